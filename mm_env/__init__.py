@@ -1,0 +1,52 @@
+"""mm_env: Gymnasium environments for market making driven by limit-order-book imbalance.
+
+``import mm_env`` registers the environment ids below and imports neither torch,
+stable-baselines3 nor matplotlib.
+
+* ``mm_env/MarketMaking-v0``: a queue-reactive tick-grid book in which imbalance predicts the mid.
+* ``mm_env/Notebook-v0``: the seed notebook's market, exactly.
+"""
+
+from __future__ import annotations
+
+from gymnasium.envs.registration import register, registry
+
+from mm_env.actions import ActionMapping
+from mm_env.config import MarketConfig, NotebookConfig, SyntheticConfig
+from mm_env.env import SCENARIOS, MarketMakingEnv, make_config, make_simulator
+
+__version__ = "0.1.0"
+
+#: registered id -> scenario name
+ENV_IDS: dict[str, str] = {
+    "mm_env/MarketMaking-v0": "market_making",
+    "mm_env/Notebook-v0": "notebook",
+}
+
+
+def register_envs() -> None:
+    """Register every id with Gymnasium (idempotent; also the ``gymnasium.envs`` entry point)."""
+    for env_id, scenario in ENV_IDS.items():
+        if env_id not in registry:
+            register(
+                id=env_id,
+                entry_point="mm_env.env:MarketMakingEnv",
+                kwargs={"scenario": scenario},
+                disable_env_checker=False,
+            )
+
+
+register_envs()
+
+__all__ = [
+    "ENV_IDS",
+    "SCENARIOS",
+    "ActionMapping",
+    "MarketConfig",
+    "MarketMakingEnv",
+    "NotebookConfig",
+    "SyntheticConfig",
+    "make_config",
+    "make_simulator",
+    "register_envs",
+]

@@ -1,0 +1,298 @@
+"""Frozen, validating configuration dataclasses for every scenario.
+
+Each scenario has one config class. Common fields (episode length, inventory limit, action
+ranges, reward options, observation options) live in :class:`MarketConfig`; the book and fill
+parameters of a scenario live in its subclass. Every field is checked in ``__post_init__`` and a
+bad value raises ``ValueError`` naming the field. Derived values are properties.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass, fields
+from typing import Any
+
+
+def _fail(name: str, value: Any, why: str) -> None:
+    raise ValueError(f"config field {name!r}: {why} (got {value!r})")
+
+
+def _finite(name: str, value: Any) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        _fail(name, value, "must be a real number")
+    if not math.isfinite(value):
+        _fail(name, value, "must be finite")
+    return float(value)
+
+
+def _positive(name: str, value: Any) -> None:
+    if _finite(name, value) <= 0:
+        _fail(name, value, "must be > 0")
+
+
+def _non_negative(name: str, value: Any) -> None:
+    if _finite(name, value) < 0:
+        _fail(name, value, "must be >= 0")
+
+
+def _probability(name: str, value: Any) -> None:
+    v = _finite(name, value)
+    if not 0.0 <= v <= 1.0:
+        _fail(name, value, "must lie in [0, 1]")
+
+
+def _positive_int(name: str, value: Any) -> None:
+    if isinstance(value, bool) or not isinstance(value, int):
+        _fail(name, value, "must be an integer")
+    if value <= 0:
+        _fail(name, value, "must be >= 1")
+
+
+@dataclass(frozen=True)
+class MarketConfig:
+    """Fields every scenario shares.
+
+    Attributes:
+        n_steps: steps per episode; the episode is truncated after this many steps.
+        max_inventory: the largest |inventory| the agent may hold (``math.inf`` for no limit).
+            A fill that would breach it is filled only up to the limit.
+        order_size: size of each quote in the scenarios whose fill model uses one.
+        spread_multiple_range: (low, high) of the quoted spread, in multiples of the current
+            market spread, that actions -1 and +1 of the first action entry map to.
+        max_skew: actions -1 and +1 of the second action entry map to skew -max_skew, +max_skew.
+        inventory_penalty: running penalty, reward -= inventory_penalty * inventory**2 each step.
+        terminal_inventory_penalty: at the last step, reward -= terminal_inventory_penalty * q**2.
+        liquidate_at_end: at the last step, reward -= |q| * spread / 2 (cost of crossing half the
+            market spread to flatten the final inventory).
+        inventory_scale: the observation shows inventory / inventory_scale; ``None`` uses
+            ``max_inventory`` (which must then be finite).
+        obs_imbalance_levels: extra observation entries, the imbalance over the first k levels
+            for each k listed.
+        obs_time_left: add the fraction of the episode left, in [0, 1].
+        obs_mid_change: add the last change of the mid, divided by the spread scale.
+        observation_dtype: ``"float32"`` (default) or ``"float64"``.
+        touch_tolerance: price tolerance when comparing a quote with the best price, so a quote
+            computed to sit on the touch counts as on it despite floating-point rounding.
+    """
+
+    n_steps: int = 2000
+    max_inventory: float = 10.0
+    order_size: float = 1.0
+    spread_multiple_range: tuple[float, float] = (0.0, 4.0)
+    max_skew: float = 1.0
+    inventory_penalty: float = 0.0
+    terminal_inventory_penalty: float = 0.0
+    liquidate_at_end: bool = False
+    inventory_scale: float | None = None
+    obs_imbalance_levels: tuple[int, ...] = ()
+    obs_time_left: bool = False
+    obs_mid_change: bool = False
+    observation_dtype: str = "float32"
+    touch_tolerance: float = 1e-9
+
+    def __post_init__(self) -> None:
+        _positive_int("n_steps", self.n_steps)
+        if isinstance(self.max_inventory, bool) or not isinstance(
+            self.max_inventory, (int, float)
+        ):
+            _fail("max_inventory", self.max_inventory, "must be a real number")
+        if math.isnan(self.max_inventory) or self.max_inventory <= 0:
+            _fail("max_inventory", self.max_inventory, "must be > 0 (math.inf for no limit)")
+        _positive("order_size", self.order_size)
+        rng = self.spread_multiple_range
+        if not isinstance(rng, (tuple, list)) or len(rng) != 2:
+            _fail("spread_multiple_range", rng, "must be a pair (low, high)")
+        lo, hi = _finite("spread_multiple_range", rng[0]), _finite("spread_multiple_range", rng[1])
+        if not lo < hi:
+            _fail("spread_multiple_range", rng, "needs low < high")
+        object.__setattr__(self, "spread_multiple_range", (lo, hi))
+        _non_negative("max_skew", self.max_skew)
+        _non_negative("inventory_penalty", self.inventory_penalty)
+        _non_negative("terminal_inventory_penalty", self.terminal_inventory_penalty)
+        if not isinstance(self.liquidate_at_end, bool):
+            _fail("liquidate_at_end", self.liquidate_at_end, "must be a bool")
+        if self.inventory_scale is None:
+            if not math.isfinite(self.max_inventory):
+                _fail(
+                    "inventory_scale",
+                    None,
+                    "must be given when max_inventory is infinite",
+                )
+        else:
+            _positive("inventory_scale", self.inventory_scale)
+        levels = self.obs_imbalance_levels
+        if not isinstance(levels, (tuple, list)):
+            _fail("obs_imbalance_levels", levels, "must be a tuple of level counts")
+        for k in levels:
+            if isinstance(k, bool) or not isinstance(k, int) or not 1 <= k <= self.book_levels:
+                _fail(
+                    "obs_imbalance_levels",
+                    levels,
+                    f"each entry must be an integer in [1, {self.book_levels}]",
+                )
+        object.__setattr__(self, "obs_imbalance_levels", tuple(levels))
+        for name in ("obs_time_left", "obs_mid_change"):
+            if not isinstance(getattr(self, name), bool):
+                _fail(name, getattr(self, name), "must be a bool")
+        if self.observation_dtype not in ("float32", "float64"):
+            _fail("observation_dtype", self.observation_dtype, "must be 'float32' or 'float64'")
+        _non_negative("touch_tolerance", self.touch_tolerance)
+
+    # ----- derived values -------------------------------------------------------------------
+    @property
+    def book_levels(self) -> int:
+        """Visible levels per side of the scenario's book."""
+        return 10
+
+    @property
+    def inventory_norm(self) -> float:
+        """The divisor of inventory in the observation."""
+        return float(self.inventory_scale if self.inventory_scale is not None else self.max_inventory)
+
+    @property
+    def spread_scale(self) -> float:
+        """The divisor of the market spread (and of the mid change) in the observation."""
+        raise NotImplementedError
+
+    def to_dict(self) -> dict[str, Any]:
+        """All fields as plain Python values (for saving beside a run)."""
+        out = asdict(self)
+        out["scenario_config"] = type(self).__name__
+        return out
+
+    def replace(self, **overrides: Any) -> MarketConfig:
+        """A copy with some fields changed; unknown names raise ``ValueError``."""
+        names = {f.name for f in fields(self)}
+        unknown = sorted(set(overrides) - names)
+        if unknown:
+            raise ValueError(
+                f"unknown config field(s) {unknown} for {type(self).__name__}; "
+                f"valid fields: {sorted(names)}"
+            )
+        values = {f.name: getattr(self, f.name) for f in fields(self)}
+        values.update(overrides)
+        return type(self)(**values)
+
+
+@dataclass(frozen=True)
+class NotebookConfig(MarketConfig):
+    """The seed notebook's market, exactly (scenario ``mm_env/Notebook-v0``).
+
+    Book: mid_t = initial_mid + cumsum(drift + vol * N(0,1)); spread_base_t = spread_base_mean +
+    spread_base_noise * |N(0,1)|; level i (0-based) at mid -/+ (i+1) * spread_base_t with size
+    level_size * exp(-level_size_decay * i) on both sides. The market spread is 2 * spread_base_t.
+
+    Fills: a quote at or inside the best price gets a passive fill of
+    min(passive_fraction * size_at_best, passive_cap); buyer (seller) market orders arrive with
+    probability 0.5 * mo_rate * (1 + max(0, -I)) (0.5 * mo_rate * (1 + max(0, I))) and fill
+    mo_size against our ask (bid) when it is at or inside the best price.
+
+    The notebook has no inventory limit, so ``max_inventory`` defaults to ``math.inf``; the
+    spread-multiple range (-3, 5) maps action 0 to the touch and lets the notebook's rule
+    (whose phi * inventory term can cross our own quotes when short) be expressed.
+    """
+
+    max_inventory: float = math.inf
+    spread_multiple_range: tuple[float, float] = (-3.0, 5.0)
+    inventory_scale: float | None = 10.0
+    initial_mid: float = 100.0
+    drift: float = 0.0
+    vol: float = 0.1
+    spread_base_mean: float = 0.04
+    spread_base_noise: float = 0.02
+    n_levels: int = 10
+    level_size: float = 2.0
+    level_size_decay: float = 0.2
+    mo_rate: float = 0.2
+    mo_size: float = 0.5
+    passive_fraction: float = 0.3
+    passive_cap: float = 1.0
+
+    def __post_init__(self) -> None:
+        _positive_int("n_levels", self.n_levels)
+        super().__post_init__()
+        _finite("initial_mid", self.initial_mid)
+        _finite("drift", self.drift)
+        _non_negative("vol", self.vol)
+        _positive("spread_base_mean", self.spread_base_mean)
+        _non_negative("spread_base_noise", self.spread_base_noise)
+        _positive("level_size", self.level_size)
+        _non_negative("level_size_decay", self.level_size_decay)
+        _probability("mo_rate", self.mo_rate)
+        _non_negative("mo_size", self.mo_size)
+        _non_negative("passive_fraction", self.passive_fraction)
+        _non_negative("passive_cap", self.passive_cap)
+
+    @property
+    def book_levels(self) -> int:
+        return self.n_levels
+
+    @property
+    def spread_scale(self) -> float:
+        """Mean market spread, 2 * (spread_base_mean + spread_base_noise * sqrt(2/pi))."""
+        return 2.0 * (self.spread_base_mean + self.spread_base_noise * math.sqrt(2.0 / math.pi))
+
+
+@dataclass(frozen=True)
+class SyntheticConfig(MarketConfig):
+    """A queue-reactive book on a tick grid (scenario ``mm_env/MarketMaking-v0``).
+
+    Prices live on a grid of ``tick_size``; each side shows ``n_levels`` consecutive price levels
+    behind its best price. Every step, in this order:
+
+    1. Market orders. A buy (sell) market order arrives with probability
+       mo_rate * (1 + mo_imbalance_sensitivity * I) (mo_rate * (1 - ... * I)), I the level-1
+       imbalance, with an exponential size of mean ``mo_size_mean``; it sweeps the visible book
+       level by level, and levels it empties disappear, moving the best price.
+    2. Limit-order flow. The log-size of each best level reverts to log(best_size_mean) with
+       persistence ``size_persistence`` per step and noise ``size_vol``; one deeper level per
+       side, chosen at random, moves the same way towards log(deep_size_mean). When the spread is
+       wider than one tick, each side improves by one tick with probability ``improve_prob``
+       (a new level of exponential size with mean ``improve_size_mean``).
+
+    A thin best level (|I| large) is swept away more often and by the more frequent market
+    orders on its side, so the level-1 imbalance predicts the next mid change.
+    """
+
+    initial_price: float = 100.0
+    tick_size: float = 0.01
+    n_levels: int = 10
+    initial_spread_ticks: int = 1
+    best_size_mean: float = 4.0
+    deep_size_mean: float = 8.0
+    size_persistence: float = 0.95
+    size_vol: float = 0.25
+    mo_rate: float = 0.15
+    mo_imbalance_sensitivity: float = 0.5
+    mo_size_mean: float = 3.0
+    improve_prob: float = 0.3
+    improve_size_mean: float = 2.0
+    min_level_size: float = 0.01
+
+    def __post_init__(self) -> None:
+        _positive_int("n_levels", self.n_levels)
+        super().__post_init__()
+        _positive("initial_price", self.initial_price)
+        _positive("tick_size", self.tick_size)
+        _positive_int("initial_spread_ticks", self.initial_spread_ticks)
+        _positive("best_size_mean", self.best_size_mean)
+        _positive("deep_size_mean", self.deep_size_mean)
+        _probability("size_persistence", self.size_persistence)
+        _non_negative("size_vol", self.size_vol)
+        _probability("mo_rate", self.mo_rate)
+        _probability("mo_imbalance_sensitivity", self.mo_imbalance_sensitivity)
+        _positive("mo_size_mean", self.mo_size_mean)
+        _probability("improve_prob", self.improve_prob)
+        _positive("improve_size_mean", self.improve_size_mean)
+        _positive("min_level_size", self.min_level_size)
+        if self.initial_price / self.tick_size > 1e12:
+            _fail("tick_size", self.tick_size, "is too small for initial_price on a float grid")
+
+    @property
+    def book_levels(self) -> int:
+        return self.n_levels
+
+    @property
+    def spread_scale(self) -> float:
+        """Two ticks (the typical spread of this book is one to three ticks)."""
+        return 2.0 * self.tick_size

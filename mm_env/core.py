@@ -1,0 +1,381 @@
+"""The simulation core shared by every scenario, the single env and the vector env.
+
+A :class:`Simulator` steps ``n_envs`` books at once. The single :class:`~mm_env.env.MarketMakingEnv`
+is a simulator with ``n_envs == 1``; the vector env (and later the replay scenario) drive the same
+object with more rows. Nothing about the dynamics is written twice:
+
+* the action mapping, quote construction, inventory-limited fills, the accounting and the
+  reward, and the observation are the ``@njit`` helpers in this module;
+* each scenario (:mod:`mm_env.scenarios`) supplies only its book and its fill rules, as one
+  ``@njit`` kernel that calls these helpers.
+
+State is a float64 array of shape ``(n_envs, N_STATE)``; its columns are named by the constants
+below (``state[i, INVENTORY]``), and :class:`Simulator` exposes them as named properties.
+Randomness never comes from inside a kernel: the simulator draws each step's random numbers from
+the generator it is given (the env's ``np_random``) in one documented batch, and passes them in.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+from numba import njit
+from numpy.typing import NDArray
+
+from mm_env.config import MarketConfig
+
+# ---- state columns ---------------------------------------------------------------------------
+STEP = 0  # steps taken in this episode
+CASH = 1
+INVENTORY = 2
+PNL = 3  # cash + inventory * mid, marked at the mid of the book the last quotes met
+MID = 4  # mid of the book the last quotes met (the book of the previous observation)
+BEST_BID = 5
+BEST_ASK = 6
+SPREAD = 7
+IMBALANCE = 8
+BID_QUOTE = 9
+ASK_QUOTE = 10
+BID_FILL = 11  # quantity bought this step
+ASK_FILL = 12  # quantity sold this step
+REWARD = 13
+ACTION_CLIPPED = 14  # 1.0 when the last action had an entry outside [-1, 1]
+SPREAD_MULTIPLE = 15  # the last action mapped to spread multiple ...
+SKEW = 16  # ... and skew
+VOLUME = 17  # cumulative quantity traded this episode
+N_FILLS = 18  # cumulative number of fills this episode
+# book-specific columns follow N_COMMON
+N_COMMON = 19
+
+#: info keys and the state column each is read from
+INFO_COLUMNS: dict[str, int] = {
+    "mid": MID,
+    "best_bid": BEST_BID,
+    "best_ask": BEST_ASK,
+    "spread": SPREAD,
+    "imbalance": IMBALANCE,
+    "bid_quote": BID_QUOTE,
+    "ask_quote": ASK_QUOTE,
+    "bid_fill": BID_FILL,
+    "ask_fill": ASK_FILL,
+    "cash": CASH,
+    "inventory": INVENTORY,
+    "pnl": PNL,
+    "spread_multiple": SPREAD_MULTIPLE,
+    "skew": SKEW,
+    "volume": VOLUME,
+    "n_fills": N_FILLS,
+    "step": STEP,
+}
+INFO_KEYS: tuple[str, ...] = tuple(INFO_COLUMNS)
+INFO_INDEX: NDArray[np.intp] = np.array(list(INFO_COLUMNS.values()), dtype=np.intp)
+
+# ---- common parameter vector -----------------------------------------------------------------
+P_N_STEPS = 0
+P_MAX_INV = 1
+P_ORDER_SIZE = 2
+P_M_LO = 3
+P_M_HI = 4
+P_MAX_SKEW = 5
+P_INV_PENALTY = 6
+P_TERM_PENALTY = 7
+P_LIQUIDATE = 8
+P_INV_NORM = 9
+P_SPREAD_SCALE = 10
+P_TIME_LEFT = 11
+P_MID_CHANGE = 12
+P_TOL = 13
+N_COMMON_PARAMS = 14
+
+
+def common_params(config: MarketConfig) -> list[float]:
+    """The common part of a kernel's parameter vector, in the order of the ``P_*`` constants."""
+    lo, hi = config.spread_multiple_range
+    return [
+        float(config.n_steps),
+        float(config.max_inventory),
+        float(config.order_size),
+        lo,
+        hi,
+        float(config.max_skew),
+        float(config.inventory_penalty),
+        float(config.terminal_inventory_penalty),
+        1.0 if config.liquidate_at_end else 0.0,
+        config.inventory_norm,
+        config.spread_scale,
+        1.0 if config.obs_time_left else 0.0,
+        1.0 if config.obs_mid_change else 0.0,
+        float(config.touch_tolerance),
+    ]
+
+
+# ---- the action mapping (one formula, used by kernels and by Python callers) -----------------
+def _action_to_spread_skew(a0: Any, a1: Any, m_lo: float, m_hi: float, max_skew: float) -> Any:
+    """Affine map of clipped action entries to (spread multiple, skew)."""
+    c0 = np.minimum(np.maximum(a0, -1.0), 1.0)
+    c1 = np.minimum(np.maximum(a1, -1.0), 1.0)
+    return m_lo + 0.5 * (c0 + 1.0) * (m_hi - m_lo), c1 * max_skew
+
+
+action_to_spread_skew = njit(cache=True)(_action_to_spread_skew)
+
+
+@njit(cache=True)
+def quotes_from_action(
+    state: NDArray[np.float64], i: int, a0: float, a1: float, params: NDArray[np.float64]
+) -> tuple[float, float]:
+    """Map row ``i``'s action to our (bid, ask) around the current book's mid and spread.
+
+    bid = mid - (m * s / 2) * (1 + skew),  ask = mid + (m * s / 2) * (1 - skew),
+    m the spread multiple and s the market spread (the seed notebook's skew convention).
+    Records the mapped values and whether the action was clipped.
+    """
+    clipped = a0 < -1.0 or a0 > 1.0 or a1 < -1.0 or a1 > 1.0
+    m, skew = action_to_spread_skew(a0, a1, params[P_M_LO], params[P_M_HI], params[P_MAX_SKEW])
+    half = 0.5 * m * state[i, SPREAD]
+    bid = state[i, MID] - half * (1.0 + skew)
+    ask = state[i, MID] + half * (1.0 - skew)
+    state[i, ACTION_CLIPPED] = 1.0 if clipped else 0.0
+    state[i, SPREAD_MULTIPLE] = m
+    state[i, SKEW] = skew
+    return bid, ask
+
+
+# ---- fills and accounting --------------------------------------------------------------------
+@njit(cache=True)
+def buy_capacity(state: NDArray[np.float64], i: int, params: NDArray[np.float64]) -> float:
+    """How much more row ``i`` may buy this step without exceeding the inventory limit."""
+    return max(params[P_MAX_INV] - state[i, INVENTORY] - state[i, BID_FILL], 0.0)
+
+
+@njit(cache=True)
+def sell_capacity(state: NDArray[np.float64], i: int, params: NDArray[np.float64]) -> float:
+    """How much more row ``i`` may sell this step without exceeding the inventory limit."""
+    return max(params[P_MAX_INV] + state[i, INVENTORY] - state[i, ASK_FILL], 0.0)
+
+
+@njit(cache=True)
+def fill_bid(
+    state: NDArray[np.float64], i: int, qty: float, price: float, params: NDArray[np.float64]
+) -> float:
+    """Buy up to ``qty`` at ``price`` (our bid), limited by the inventory limit.
+
+    Inventory and cash are settled at the end of the step (:func:`settle`); the fill is
+    accumulated in BID_FILL and its cash in the returned amount.
+    """
+    q = min(qty, buy_capacity(state, i, params))
+    if q <= 0.0:
+        return 0.0
+    state[i, BID_FILL] += q
+    state[i, CASH] -= q * price
+    state[i, N_FILLS] += 1.0
+    state[i, VOLUME] += q
+    return q
+
+
+@njit(cache=True)
+def fill_ask(
+    state: NDArray[np.float64], i: int, qty: float, price: float, params: NDArray[np.float64]
+) -> float:
+    """Sell up to ``qty`` at ``price`` (our ask), limited by the inventory limit."""
+    q = min(qty, sell_capacity(state, i, params))
+    if q <= 0.0:
+        return 0.0
+    state[i, ASK_FILL] += q
+    state[i, CASH] += q * price
+    state[i, N_FILLS] += 1.0
+    state[i, VOLUME] += q
+    return q
+
+
+@njit(cache=True)
+def begin_step(
+    state: NDArray[np.float64],
+    i: int,
+    mid: float,
+    best_bid: float,
+    best_ask: float,
+    spread: float,
+    imbalance: float,
+) -> None:
+    """Record the book the quotes of this step meet and clear the step's fills."""
+    state[i, MID] = mid
+    state[i, BEST_BID] = best_bid
+    state[i, BEST_ASK] = best_ask
+    state[i, SPREAD] = spread
+    state[i, IMBALANCE] = imbalance
+    state[i, BID_FILL] = 0.0
+    state[i, ASK_FILL] = 0.0
+
+
+@njit(cache=True)
+def settle(state: NDArray[np.float64], i: int, params: NDArray[np.float64]) -> bool:
+    """Close row ``i``'s step: inventory, mark-to-market PnL, reward. Returns ``truncated``.
+
+    pnl = cash + inventory * mid (mid of the book the quotes met);
+    reward = pnl - previous pnl - inventory_penalty * inventory**2
+             [- terminal_inventory_penalty * q**2 - liquidate_at_end * |q| * spread / 2 at the end].
+    """
+    inv = state[i, INVENTORY] + state[i, BID_FILL] - state[i, ASK_FILL]
+    state[i, INVENTORY] = inv
+    pnl = state[i, CASH] + inv * state[i, MID]
+    reward = pnl - state[i, PNL] - params[P_INV_PENALTY] * inv * inv
+    state[i, PNL] = pnl
+    state[i, STEP] += 1.0
+    done = state[i, STEP] >= params[P_N_STEPS]
+    if done:
+        reward -= params[P_TERM_PENALTY] * inv * inv
+        reward -= params[P_LIQUIDATE] * abs(inv) * 0.5 * state[i, SPREAD]
+    state[i, REWARD] = reward
+    return done
+
+
+@njit(cache=True)
+def imbalance_of(bid_sizes: NDArray[np.float64], ask_sizes: NDArray[np.float64], k: int) -> float:
+    """(sum of the first k bid sizes - same for asks) / (their total + 1e-9), in [-1, 1].
+
+    The 1e-9 is the seed notebook's guard against an empty book.
+    """
+    b = 0.0
+    a = 0.0
+    for j in range(k):
+        b += bid_sizes[j]
+        a += ask_sizes[j]
+    return (b - a) / (b + a + 1e-9)
+
+
+@njit(cache=True)
+def write_observation(
+    obs: Any,
+    i: int,
+    state: NDArray[np.float64],
+    imbalance: float,
+    spread: float,
+    mid: float,
+    bid_sizes: NDArray[np.float64],
+    ask_sizes: NDArray[np.float64],
+    depths: NDArray[np.int64],
+    params: NDArray[np.float64],
+) -> None:
+    """Row ``i`` of the observation for the book (imbalance, spread, mid, sizes) now shown.
+
+    Layout: [imbalance, inventory / inventory_norm, spread / spread_scale,
+    imbalance over the first k levels for k in depths, (time left), (mid change / spread_scale)].
+    """
+    obs[i, 0] = imbalance
+    obs[i, 1] = state[i, INVENTORY] / params[P_INV_NORM]
+    obs[i, 2] = spread / params[P_SPREAD_SCALE]
+    c = 3
+    for k in depths:
+        obs[i, c] = imbalance_of(bid_sizes, ask_sizes, k)
+        c += 1
+    if params[P_TIME_LEFT] > 0.0:
+        obs[i, c] = 1.0 - state[i, STEP] / params[P_N_STEPS]
+        c += 1
+    if params[P_MID_CHANGE] > 0.0:
+        obs[i, c] = (mid - state[i, MID]) / params[P_SPREAD_SCALE] if state[i, STEP] > 0 else 0.0
+        c += 1
+
+
+def observation_names(config: MarketConfig) -> tuple[str, ...]:
+    """Names of the observation entries, in order, for a config."""
+    names = ["imbalance", "inventory", "spread"]
+    names += [f"imbalance_{k}" for k in config.obs_imbalance_levels]
+    if config.obs_time_left:
+        names.append("time_left")
+    if config.obs_mid_change:
+        names.append("mid_change")
+    return tuple(names)
+
+
+# ---- the Python driver -----------------------------------------------------------------------
+class Simulator:
+    """``n_envs`` books stepped together; subclasses supply the book and the fill rules.
+
+    Subclasses implement :meth:`_reset_rows` (draw and lay the initial book of the masked rows)
+    and :meth:`_step_kernel` (call the scenario's ``@njit`` kernel). All random numbers come
+    from the ``rng`` passed to :meth:`reset` / :meth:`step`.
+    """
+
+    config: MarketConfig
+
+    def __init__(self, config: MarketConfig, n_envs: int = 1) -> None:
+        if isinstance(n_envs, bool) or not isinstance(n_envs, (int, np.integer)) or n_envs < 1:
+            raise ValueError(f"n_envs must be a positive integer (got {n_envs!r})")
+        self.config = config
+        self.n_envs = int(n_envs)
+        self.names = observation_names(config)
+        self.obs_dim = len(self.names)
+        self.obs_dtype = np.dtype(config.observation_dtype)
+        self.state = np.zeros((self.n_envs, self.n_state), dtype=np.float64)
+        self.obs = np.zeros((self.n_envs, self.obs_dim), dtype=self.obs_dtype)
+        self.depths = np.array(config.obs_imbalance_levels, dtype=np.int64)
+        self.params = np.array(common_params(config) + self.book_params(), dtype=np.float64)
+        self.truncated = np.zeros(self.n_envs, dtype=bool)
+
+    # -- subclass hooks --
+    n_state: int = N_COMMON
+
+    def book_params(self) -> list[float]:
+        return []
+
+    def _reset_rows(self, rows: NDArray[np.intp], rng: np.random.Generator) -> None:
+        raise NotImplementedError
+
+    def _step_kernel(self, actions: NDArray[np.float64], rng: np.random.Generator) -> None:
+        raise NotImplementedError
+
+    # -- public API --
+    def reset(self, rng: np.random.Generator, mask: NDArray[np.bool_] | None = None) -> None:
+        """Start new episodes in the rows where ``mask`` is true (all rows when ``None``)."""
+        rows = np.arange(self.n_envs) if mask is None else np.flatnonzero(mask)
+        if rows.size == 0:
+            return
+        self.state[rows, :] = 0.0
+        self.truncated[rows] = False
+        self._reset_rows(rows, rng)
+
+    def step(self, actions: NDArray[Any], rng: np.random.Generator) -> None:
+        """Advance every row by one step with ``actions`` of shape (n_envs, 2)."""
+        a = np.asarray(actions, dtype=np.float64)
+        if a.shape != (self.n_envs, 2):
+            raise ValueError(
+                f"actions must have shape ({self.n_envs}, 2) for {self.n_envs} env(s), "
+                f"got shape {np.shape(actions)}"
+            )
+        if not np.isfinite(a).all():
+            bad = np.argwhere(~np.isfinite(a))[0]
+            raise ValueError(
+                f"action entries must be finite; got {a[bad[0], bad[1]]!r} at "
+                f"env {bad[0]}, entry {bad[1]} (0 = spread, 1 = skew)"
+            )
+        self._step_kernel(a, rng)
+
+    def info(self, row: int = 0) -> dict[str, float]:
+        """The info dict of one row (plain Python floats)."""
+        return dict(zip(INFO_KEYS, self.state[row, INFO_INDEX].tolist()))
+
+    def info_arrays(self) -> dict[str, NDArray[np.float64]]:
+        """Per-row info arrays, one entry per info key."""
+        return {k: self.state[:, c].copy() for k, c in INFO_COLUMNS.items()}
+
+    @property
+    def rewards(self) -> NDArray[np.float64]:
+        return self.state[:, REWARD]
+
+    @property
+    def inventory(self) -> NDArray[np.float64]:
+        return self.state[:, INVENTORY]
+
+    @property
+    def cash(self) -> NDArray[np.float64]:
+        return self.state[:, CASH]
+
+    @property
+    def pnl(self) -> NDArray[np.float64]:
+        return self.state[:, PNL]
+
+    def book_snapshot(self, row: int = 0) -> dict[str, NDArray[np.float64]]:
+        """Prices and sizes of the book that the next quotes will meet (for rendering)."""
+        raise NotImplementedError

@@ -1,0 +1,234 @@
+"""``MarketMakingEnv``: quote a spread and a skew around a limit order book."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import gymnasium as gym
+import numpy as np
+from gymnasium import spaces
+from numpy.typing import NDArray
+
+from mm_env.actions import ActionMapping
+from mm_env.config import MarketConfig, NotebookConfig, SyntheticConfig
+from mm_env.core import ACTION_CLIPPED, REWARD, Simulator, observation_names
+from mm_env.scenarios import NotebookSimulator, SyntheticSimulator
+
+#: scenario name -> (config class, simulator class)
+SCENARIOS: dict[str, tuple[type[MarketConfig], type[Simulator]]] = {
+    "market_making": (SyntheticConfig, SyntheticSimulator),
+    "notebook": (NotebookConfig, NotebookSimulator),
+}
+
+
+def make_config(scenario: str, config: MarketConfig | None = None, **overrides: Any) -> MarketConfig:
+    """The config of a scenario: its defaults, or ``config``, with ``overrides`` applied."""
+    if scenario not in SCENARIOS:
+        raise ValueError(f"unknown scenario {scenario!r}; known: {sorted(SCENARIOS)}")
+    config_cls = SCENARIOS[scenario][0]
+    if config is None:
+        config = config_cls()
+    elif not isinstance(config, config_cls):
+        raise ValueError(
+            f"scenario {scenario!r} takes a {config_cls.__name__}, got {type(config).__name__}"
+        )
+    return config.replace(**overrides) if overrides else config
+
+
+def make_simulator(scenario: str, config: MarketConfig, n_envs: int = 1) -> Simulator:
+    """The simulation core of a scenario for ``n_envs`` books."""
+    return SCENARIOS[scenario][1](config, n_envs)  # type: ignore[arg-type]
+
+
+class MarketMakingEnv(gym.Env[NDArray[np.floating], NDArray[np.floating]]):
+    """Market making on a limit order book whose imbalance carries information.
+
+    ## Description
+
+    Each step the agent quotes one bid and one ask around the mid of the book it observes. The
+    scenario's fill model decides how much of each quote trades; the reward is the change of the
+    mark-to-market PnL. Two scenarios are registered:
+
+    * ``mm_env/MarketMaking-v0`` (``scenario="market_making"``): a queue-reactive book on a tick
+      grid (:class:`~mm_env.config.SyntheticConfig`) in which the level-1 imbalance predicts the
+      next mid change, with depth-aware, queue-position-aware, partial fills.
+    * ``mm_env/Notebook-v0`` (``scenario="notebook"``): the seed notebook's market exactly
+      (:class:`~mm_env.config.NotebookConfig`), imbalance identically 0 included.
+
+    ## Action Space
+
+    ``Box(-1, 1, (2,), float32)``. ``action[0]`` maps affinely to the quoted spread as a multiple
+    ``m`` of the current market spread ``s`` (``spread_multiple_range``, default (0, 4) for
+    MarketMaking-v0 and (-3, 5) for Notebook-v0, where action 0 quotes at the touch);
+    ``action[1]`` maps linearly to the skew in [-max_skew, max_skew]. Quotes, as in the notebook:
+
+        bid = mid - (m s / 2)(1 + skew),   ask = mid + (m s / 2)(1 - skew)
+
+    so a positive skew lowers both quotes (eager to sell). ``action_mapping`` converts both
+    ways (``env.unwrapped.action_mapping.to_action(1.0, 0.3)``). Finite actions outside [-1, 1]
+    are clipped (``info["action_clipped"]``-style flag in the simulator state); NaN or infinite
+    entries raise ``ValueError``. Actions are used in float64: a float64 action is not rounded.
+
+    ## Observation Space
+
+    ``Box`` of ``observation_dtype`` (float32 by default); names in ``observation_names``.
+
+    | index | name        | meaning                                              | range   |
+    |-------|-------------|------------------------------------------------------|---------|
+    | 0     | imbalance   | (bid size - ask size) / total, level 1 for           | [-1, 1] |
+    |       |             | MarketMaking-v0, all levels for Notebook-v0          |         |
+    | 1     | inventory   | inventory / inventory_scale (default max_inventory)  | [-1, 1] |
+    |       |             | when the limit is finite                             |         |
+    | 2     | spread      | market spread / spread_scale (two ticks for          | (0, ∞)  |
+    |       |             | MarketMaking-v0; mean spread for Notebook-v0)        |         |
+    | 3...  | imbalance_k | optional: imbalance over the first k levels          | [-1, 1] |
+    |       | time_left   | optional: 1 - step / n_steps                         | [0, 1]  |
+    |       | mid_change  | optional: last mid change / spread_scale             | ℝ       |
+
+    ## Rewards
+
+    ``pnl_t = cash_t + inventory_t * mid_t``, where ``mid_t`` is the mid of the book the step's
+    quotes met. The reward is ``pnl_t - pnl_{t-1}`` (``pnl_{-1} = 0``), so with no penalty the
+    episode's rewards sum to its final ``pnl``. Options: ``inventory_penalty`` subtracts
+    ``φ q²`` each step; at the last step ``terminal_inventory_penalty`` subtracts ``α q²`` and
+    ``liquidate_at_end`` subtracts ``|q| s / 2``. ``info["pnl"]`` is always the plain
+    mark-to-market PnL.
+
+    ## Inventory limit
+
+    ``|inventory| <= max_inventory`` always holds: a fill that would breach the limit is filled
+    only up to it (a quote never trades more than the room left on its side this step).
+
+    ## Starting State
+
+    A fresh book drawn from ``np_random`` (see the scenario's random contract), no cash, no
+    inventory. Nothing carries over from the previous episode.
+
+    ## Episode End
+
+    No termination. Truncation after ``n_steps`` steps (2000 by default, as in the notebook);
+    stepping after that raises ``RuntimeError`` until ``reset``. After the last step of
+    Notebook-v0 the observation shows the last book again (the notebook's path has exactly
+    ``n_steps`` points).
+
+    ## Info
+
+    Every ``reset`` and ``step`` returns: ``mid``, ``best_bid``, ``best_ask``, ``spread``,
+    ``imbalance`` (the book the quotes met), ``bid_quote``, ``ask_quote``, ``bid_fill``,
+    ``ask_fill`` (quantities this step), ``cash``, ``inventory``, ``pnl``, ``spread_multiple``,
+    ``skew`` (the action as mapped), ``volume``, ``n_fills`` (cumulative), ``step``, and
+    ``action_clipped``. All are Python floats or bools.
+
+    ## Arguments
+
+    ``gym.make("mm_env/MarketMaking-v0", render_mode=None, config=None, **overrides)``: any
+    field of the scenario's config can be overridden by keyword, e.g. ``n_steps=500``.
+    Render modes: ``"ansi"`` (a text ladder of the book with our quotes) and ``"rgb_array"`` (a
+    figure of the mid, quotes, inventory and PnL so far; needs matplotlib).
+
+    ## Version History
+
+    * v0: initial release.
+    """
+
+    metadata = {"render_modes": ["ansi", "rgb_array"], "render_fps": 30}
+
+    def __init__(
+        self,
+        scenario: str = "market_making",
+        config: MarketConfig | None = None,
+        render_mode: str | None = None,
+        **overrides: Any,
+    ) -> None:
+        self.scenario = scenario
+        self.config = make_config(scenario, config, **overrides)
+        if render_mode is not None and render_mode not in self.metadata["render_modes"]:
+            raise ValueError(
+                f"render_mode must be one of {self.metadata['render_modes']} or None, "
+                f"got {render_mode!r}"
+            )
+        self.render_mode = render_mode
+        self._sim = make_simulator(scenario, self.config, 1)
+        self.observation_names: tuple[str, ...] = self._sim.names
+        self.action_mapping = ActionMapping.from_config(self.config)
+        self.action_space = spaces.Box(-1.0, 1.0, (2,), np.float32)
+        self.observation_space = observation_space(self.config)
+        self._history: dict[str, list[float]] | None = None
+        self._started = False
+
+    # ---- Gymnasium API -----------------------------------------------------------------------
+    def reset(
+        self, *, seed: int | None = None, options: dict[str, Any] | None = None
+    ) -> tuple[NDArray[np.floating], dict[str, Any]]:
+        super().reset(seed=seed)
+        self._sim.reset(self.np_random)
+        self._started = True
+        info = self._info()
+        if self.render_mode == "rgb_array":
+            self._history = {k: [] for k in ("mid", "bid_quote", "ask_quote", "inventory", "pnl")}
+        return self._sim.obs[0].copy(), info
+
+    def step(
+        self, action: Any
+    ) -> tuple[NDArray[np.floating], float, bool, bool, dict[str, Any]]:
+        if not self._started:
+            raise RuntimeError("call reset() before step()")
+        if self._sim.truncated[0]:
+            raise RuntimeError(
+                f"the episode ended after {self.config.n_steps} steps; call reset() first"
+            )
+        a = np.asarray(action, dtype=np.float64)
+        if a.shape != (2,):
+            raise ValueError(f"action must have shape (2,), got shape {a.shape}")
+        self._sim.step(a.reshape(1, 2), self.np_random)
+        info = self._info()
+        if self._history is not None:
+            for k, v in self._history.items():
+                v.append(info[k])
+        return (
+            self._sim.obs[0].copy(),
+            float(self._sim.state[0, REWARD]),
+            False,
+            bool(self._sim.truncated[0]),
+            info,
+        )
+
+    def _info(self) -> dict[str, Any]:
+        info: dict[str, Any] = self._sim.info(0)
+        info["action_clipped"] = bool(self._sim.state[0, ACTION_CLIPPED])
+        return info
+
+    def render(self) -> Any:
+        if self.render_mode is None:
+            gym.logger.warn("render() called without a render_mode; pass render_mode to make()")
+            return None
+        from mm_env import render
+
+        if self.render_mode == "ansi":
+            return render.ansi_ladder(self._sim.book_snapshot(0), self._sim.info(0))
+        return render.rgb_figure(self._history or {}, self._sim.info(0))
+
+    # ---- helpers -----------------------------------------------------------------------------
+    @property
+    def simulator(self) -> Simulator:
+        """The simulation core (one row) that this env drives."""
+        return self._sim
+
+
+def observation_space(config: MarketConfig) -> spaces.Box:
+    """The observation Box of a config (bounds per entry as in the class docstring)."""
+    names = observation_names(config)
+    low = np.full(len(names), -np.inf)
+    high = np.full(len(names), np.inf)
+    for j, name in enumerate(names):
+        if name.startswith("imbalance"):
+            low[j], high[j] = -1.0, 1.0
+        elif name == "inventory":
+            high[j] = config.max_inventory / config.inventory_norm
+            low[j] = -high[j]
+        elif name == "spread":
+            low[j] = 0.0
+        elif name == "time_left":
+            low[j], high[j] = 0.0, 1.0
+    dtype = np.dtype(config.observation_dtype)
+    return spaces.Box(low.astype(dtype), high.astype(dtype), (len(names),), dtype)

@@ -1,0 +1,324 @@
+"""A queue-reactive book on a tick grid, in which imbalance predicts the mid (``MarketMaking-v0``).
+
+See :class:`mm_env.config.SyntheticConfig` for the model. The design follows the queue-reactive
+idea of Huang, Lehalle & Rosenbaum (2015, "Simulating and analyzing order book data: the
+queue-reactive model", JASA 110): order flow at the best levels depends on the state of the
+book, and price changes happen when a best level is emptied.
+
+Fills are depth-aware. Each market order sweeps the visible levels in price order; our quote
+fills when the sweep reaches its price, after the displayed size that was resting at that price
+when we joined (our queue position), and first when our quote improves the best price. A quote
+whose price is unchanged from the previous step keeps its queue position (reduced by the
+executions ahead of it, and never larger than the displayed size). Market orders larger than
+the visible book execute against the visible levels only. Our orders are not shown in the book
+and move it only by absorbing the market-order volume that fills them.
+
+Quotes are rounded away from the mid to the tick grid (bid down, ask up), made post-only (a bid
+at or above the best ask moves to one tick below it, and vice versa), and our ask is kept at
+least one tick above our bid.
+
+Random contract: per step and row, 10 uniforms then 4 standard normals, drawn as two arrays
+``rng.random((n, 10))`` and ``rng.standard_normal((n, 4))``; at reset, per row, 2 * n_levels
+standard normals for the initial level sizes.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from numba import njit
+from numpy.typing import NDArray
+
+from mm_env.config import SyntheticConfig
+from mm_env.core import (
+    ASK_QUOTE,
+    BID_QUOTE,
+    N_COMMON,
+    N_COMMON_PARAMS,
+    P_ORDER_SIZE,
+    P_TOL,
+    Simulator,
+    begin_step,
+    buy_capacity,
+    fill_ask,
+    fill_bid,
+    imbalance_of,
+    quotes_from_action,
+    sell_capacity,
+    settle,
+    write_observation,
+)
+
+# book-specific state columns
+BID_TICKS = N_COMMON + 0  # best bid, in ticks
+ASK_TICKS = N_COMMON + 1
+OUR_BID_TICKS = N_COMMON + 2  # price of our resting bid after the last step (NaN: none)
+OUR_ASK_TICKS = N_COMMON + 3
+BID_AHEAD = N_COMMON + 4  # displayed size ahead of our resting bid
+ASK_AHEAD = N_COMMON + 5
+N_STATE = N_COMMON + 6
+
+# book parameters
+P_TICK = N_COMMON_PARAMS + 0
+P_BEST_SIZE = N_COMMON_PARAMS + 1
+P_DEEP_SIZE = N_COMMON_PARAMS + 2
+P_PERSIST = N_COMMON_PARAMS + 3
+P_SIZE_VOL = N_COMMON_PARAMS + 4
+P_MO_RATE = N_COMMON_PARAMS + 5
+P_MO_SENS = N_COMMON_PARAMS + 6
+P_MO_SIZE = N_COMMON_PARAMS + 7
+P_IMPROVE = N_COMMON_PARAMS + 8
+P_IMPROVE_SIZE = N_COMMON_PARAMS + 9
+P_MIN_SIZE = N_COMMON_PARAMS + 10
+
+# columns of the per-step uniforms and normals
+U_BUY, U_SELL, U_BUY_SIZE, U_SELL_SIZE, U_BID_LEVEL, U_ASK_LEVEL = 0, 1, 2, 3, 4, 5
+U_BID_IMPROVE, U_ASK_IMPROVE, U_BID_IMPROVE_SIZE, U_ASK_IMPROVE_SIZE = 6, 7, 8, 9
+N_UNIFORMS = 10
+Z_BID_BEST, Z_ASK_BEST, Z_BID_DEEP, Z_ASK_DEEP = 0, 1, 2, 3
+N_NORMALS = 4
+
+EMPTY = 1e-12  # a level with less than this is empty
+
+
+@njit(cache=True)
+def queue_ahead(sizes: NDArray[np.float64], level: int, same_price: bool, previous: float) -> float:
+    """Displayed size ahead of our quote at ``level`` (negative: improving, so nothing ahead)."""
+    if level < 0:
+        return 0.0
+    if level >= sizes.shape[0]:
+        return math.inf  # beyond the visible book: never reached
+    if same_price:
+        return min(previous, sizes[level])
+    return sizes[level]
+
+
+@njit(cache=True)
+def sweep(
+    sizes: NDArray[np.float64], level: int, ahead: float, our_size: float, volume: float
+) -> tuple[float, float]:
+    """A market order of ``volume`` walks one side's levels; returns (our fill, queue left ahead).
+
+    ``sizes`` (best first) is consumed in place. Our order of ``our_size`` sits at ``level``
+    behind ``ahead`` (level < 0: it improves the best price and is hit first).
+    """
+    remaining = volume
+    ours = 0.0
+    if level < 0 and our_size > 0.0:
+        ours = min(remaining, our_size)
+        remaining -= ours
+    for j in range(sizes.shape[0]):
+        if remaining <= 0.0:
+            break
+        if j == level:
+            take = min(remaining, ahead)
+            ahead -= take
+            sizes[j] -= take
+            remaining -= take
+            f = min(remaining, our_size)
+            ours += f
+            remaining -= f
+        take = min(remaining, sizes[j])
+        sizes[j] -= take
+        remaining -= take
+    return ours, ahead
+
+
+@njit(cache=True)
+def drop_empty_levels(sizes: NDArray[np.float64], fresh_size: float) -> int:
+    """Remove emptied leading levels, shift the rest to the front, refill the back. Returns count."""
+    n = sizes.shape[0]
+    d = 0
+    while d < n and sizes[d] <= EMPTY:
+        d += 1
+    if d > 0:
+        for j in range(n - d):
+            sizes[j] = sizes[j + d]
+        for j in range(n - d, n):
+            sizes[j] = fresh_size
+    return d
+
+
+@njit(cache=True)
+def revert_log_size(size: float, target: float, persistence: float, vol: float, z: float,
+                    floor: float) -> float:
+    """One step of log-size mean reversion: log s += (1 - persistence)(log target - log s) + vol z."""
+    s = max(size, floor)
+    return math.exp(math.log(s) + (1.0 - persistence) * (math.log(target) - math.log(s)) + vol * z)
+
+
+@njit(cache=True)
+def improve(sizes: NDArray[np.float64], new_size: float) -> None:
+    """A new best level one tick better: shift levels back by one, the last one drops out."""
+    for j in range(sizes.shape[0] - 1, 0, -1):
+        sizes[j] = sizes[j - 1]
+    sizes[0] = new_size
+
+
+@njit(cache=True)
+def synthetic_observe(
+    state: NDArray[np.float64], i: int, bid_sizes: NDArray[np.float64],
+    ask_sizes: NDArray[np.float64], params: NDArray[np.float64], depths: NDArray[np.int64],
+    obs: NDArray[np.float64],
+) -> None:
+    tick = params[P_TICK]
+    bt = state[i, BID_TICKS]
+    at = state[i, ASK_TICKS]
+    write_observation(
+        obs, i, state, imbalance_of(bid_sizes, ask_sizes, 1), (at - bt) * tick,
+        0.5 * (bt + at) * tick, bid_sizes, ask_sizes, depths, params,
+    )
+
+
+@njit(cache=True)
+def synthetic_step(
+    state: NDArray[np.float64],
+    bid_sizes: NDArray[np.float64],
+    ask_sizes: NDArray[np.float64],
+    params: NDArray[np.float64],
+    actions: NDArray[np.float64],
+    u: NDArray[np.float64],
+    z: NDArray[np.float64],
+    depths: NDArray[np.int64],
+    obs: NDArray[np.float64],
+    truncated: NDArray[np.bool_],
+) -> None:
+    tick = params[P_TICK]
+    tol_ticks = params[P_TOL] / tick
+    n_levels = bid_sizes.shape[1]
+    floor = params[P_MIN_SIZE]
+    for i in range(state.shape[0]):
+        bs = bid_sizes[i]
+        asz = ask_sizes[i]
+        bt = state[i, BID_TICKS]
+        at = state[i, ASK_TICKS]
+        imb = imbalance_of(bs, asz, 1)
+        begin_step(state, i, 0.5 * (bt + at) * tick, bt * tick, at * tick, (at - bt) * tick, imb)
+        qb, qa = quotes_from_action(state, i, actions[i, 0], actions[i, 1], params)
+        # the tick grid (away from the mid), post-only, and never crossing ourselves
+        qb_t = min(math.floor(qb / tick + tol_ticks), at - 1.0)
+        qa_t = max(math.ceil(qa / tick - tol_ticks), bt + 1.0)
+        if qa_t <= qb_t:
+            qa_t = qb_t + 1.0
+        state[i, BID_QUOTE] = qb_t * tick
+        state[i, ASK_QUOTE] = qa_t * tick
+        bid_level = int(bt - qb_t)
+        ask_level = int(qa_t - at)
+        bid_ahead = queue_ahead(bs, bid_level, qb_t == state[i, OUR_BID_TICKS], state[i, BID_AHEAD])
+        ask_ahead = queue_ahead(asz, ask_level, qa_t == state[i, OUR_ASK_TICKS], state[i, ASK_AHEAD])
+        bid_size = min(params[P_ORDER_SIZE], buy_capacity(state, i, params))
+        ask_size = min(params[P_ORDER_SIZE], sell_capacity(state, i, params))
+        bid_left = bid_size
+        ask_left = ask_size
+        # 1. market orders, buyer first, at imbalance-dependent rates; exponential sizes
+        rate = params[P_MO_RATE]
+        sens = params[P_MO_SENS]
+        if u[i, U_BUY] < rate * (1.0 + sens * imb):
+            volume = -params[P_MO_SIZE] * math.log(1.0 - u[i, U_BUY_SIZE])
+            ours, ask_ahead = sweep(asz, ask_level, ask_ahead, ask_size, volume)
+            ask_left -= fill_ask(state, i, ours, qa_t * tick, params)
+            at += drop_empty_levels(asz, params[P_DEEP_SIZE] * math.exp(params[P_SIZE_VOL] * z[i, Z_ASK_DEEP]))
+        if u[i, U_SELL] < rate * (1.0 - sens * imb):
+            volume = -params[P_MO_SIZE] * math.log(1.0 - u[i, U_SELL_SIZE])
+            ours, bid_ahead = sweep(bs, bid_level, bid_ahead, bid_size, volume)
+            bid_left -= fill_bid(state, i, ours, qb_t * tick, params)
+            bt -= drop_empty_levels(bs, params[P_DEEP_SIZE] * math.exp(params[P_SIZE_VOL] * z[i, Z_BID_DEEP]))
+        # 2. limit-order flow: best sizes and one deeper level revert in log; the spread narrows
+        persist = params[P_PERSIST]
+        vol = params[P_SIZE_VOL]
+        bs[0] = revert_log_size(bs[0], params[P_BEST_SIZE], persist, vol, z[i, Z_BID_BEST], floor)
+        asz[0] = revert_log_size(asz[0], params[P_BEST_SIZE], persist, vol, z[i, Z_ASK_BEST], floor)
+        if n_levels > 1:
+            jb = 1 + int(u[i, U_BID_LEVEL] * (n_levels - 1))
+            ja = 1 + int(u[i, U_ASK_LEVEL] * (n_levels - 1))
+            bs[jb] = revert_log_size(bs[jb], params[P_DEEP_SIZE], persist, vol, z[i, Z_BID_DEEP], floor)
+            asz[ja] = revert_log_size(asz[ja], params[P_DEEP_SIZE], persist, vol, z[i, Z_ASK_DEEP], floor)
+        if at - bt > 1.0 and u[i, U_BID_IMPROVE] < params[P_IMPROVE]:
+            improve(bs, max(-params[P_IMPROVE_SIZE] * math.log(1.0 - u[i, U_BID_IMPROVE_SIZE]), floor))
+            bt += 1.0
+        if at - bt > 1.0 and u[i, U_ASK_IMPROVE] < params[P_IMPROVE]:
+            improve(asz, max(-params[P_IMPROVE_SIZE] * math.log(1.0 - u[i, U_ASK_IMPROVE_SIZE]), floor))
+            at -= 1.0
+        state[i, BID_TICKS] = bt
+        state[i, ASK_TICKS] = at
+        # what rests after the step (a fully filled order leaves nothing, and no queue position)
+        state[i, OUR_BID_TICKS] = qb_t if bid_left > EMPTY else math.nan
+        state[i, OUR_ASK_TICKS] = qa_t if ask_left > EMPTY else math.nan
+        state[i, BID_AHEAD] = bid_ahead
+        state[i, ASK_AHEAD] = ask_ahead
+        truncated[i] = settle(state, i, params)
+        synthetic_observe(state, i, bs, asz, params, depths, obs)
+
+
+@njit(cache=True)
+def synthetic_reset_rows(
+    state: NDArray[np.float64], rows: NDArray[np.intp], bid_sizes: NDArray[np.float64],
+    ask_sizes: NDArray[np.float64], params: NDArray[np.float64], depths: NDArray[np.int64],
+    obs: NDArray[np.float64],
+) -> None:
+    tick = params[P_TICK]
+    for i in rows:
+        bt = state[i, BID_TICKS]
+        at = state[i, ASK_TICKS]
+        state[i, OUR_BID_TICKS] = math.nan
+        state[i, OUR_ASK_TICKS] = math.nan
+        imb = imbalance_of(bid_sizes[i], ask_sizes[i], 1)
+        begin_step(state, i, 0.5 * (bt + at) * tick, bt * tick, at * tick, (at - bt) * tick, imb)
+        synthetic_observe(state, i, bid_sizes[i], ask_sizes[i], params, depths, obs)
+
+
+class SyntheticSimulator(Simulator):
+    """The queue-reactive tick-grid book and its depth-aware fills."""
+
+    config: SyntheticConfig
+    n_state = N_STATE
+
+    def __init__(self, config: SyntheticConfig, n_envs: int = 1) -> None:
+        super().__init__(config, n_envs)
+        self.bid_sizes = np.zeros((self.n_envs, config.n_levels))
+        self.ask_sizes = np.zeros((self.n_envs, config.n_levels))
+
+    def book_params(self) -> list[float]:
+        c = self.config
+        return [
+            c.tick_size, c.best_size_mean, c.deep_size_mean, c.size_persistence, c.size_vol,
+            c.mo_rate, c.mo_imbalance_sensitivity, c.mo_size_mean, c.improve_prob,
+            c.improve_size_mean, c.min_level_size,
+        ]
+
+    def _reset_rows(self, rows: NDArray[np.intp], rng: np.random.Generator) -> None:
+        c = self.config
+        L = c.n_levels
+        # initial sizes: each level at its stationary log-normal law
+        stationary_sd = c.size_vol / math.sqrt(max(1.0 - c.size_persistence**2, 1e-12))
+        z = rng.standard_normal((rows.size, 2, L))
+        means = np.full(L, c.deep_size_mean)
+        means[0] = c.best_size_mean
+        self.bid_sizes[rows] = means * np.exp(stationary_sd * z[:, 0, :])
+        self.ask_sizes[rows] = means * np.exp(stationary_sd * z[:, 1, :])
+        bid_ticks = round(c.initial_price / c.tick_size)
+        self.state[rows, BID_TICKS] = bid_ticks
+        self.state[rows, ASK_TICKS] = bid_ticks + c.initial_spread_ticks
+        synthetic_reset_rows(
+            self.state, rows, self.bid_sizes, self.ask_sizes, self.params, self.depths, self.obs
+        )
+
+    def _step_kernel(self, actions: NDArray[np.float64], rng: np.random.Generator) -> None:
+        u = rng.random((self.n_envs, N_UNIFORMS))
+        z = rng.standard_normal((self.n_envs, N_NORMALS))
+        synthetic_step(
+            self.state, self.bid_sizes, self.ask_sizes, self.params, actions, u, z, self.depths,
+            self.obs, self.truncated,
+        )
+
+    def book_snapshot(self, row: int = 0) -> dict[str, NDArray[np.float64]]:
+        tick = self.config.tick_size
+        k = np.arange(self.config.n_levels)
+        bt, at = self.state[row, BID_TICKS], self.state[row, ASK_TICKS]
+        return {
+            "bid_prices": (bt - k) * tick,
+            "bid_sizes": self.bid_sizes[row].copy(),
+            "ask_prices": (at + k) * tick,
+            "ask_sizes": self.ask_sizes[row].copy(),
+        }
