@@ -72,6 +72,7 @@ class MarketMakingEnv(gym.Env[NDArray[np.floating], NDArray[np.floating]]):
     ## Observation Space
 
     ``Box`` of ``observation_dtype`` (float32 by default); names in ``observation_names``.
+    Unbounded entries (∞ below) carry the dtype's largest finite value as their bound.
 
     | index | name        | meaning                                              | range   |
     |-------|-------------|------------------------------------------------------|---------|
@@ -79,7 +80,7 @@ class MarketMakingEnv(gym.Env[NDArray[np.floating], NDArray[np.floating]]):
     |       |             | MarketMaking-v0, all levels for Notebook-v0          |         |
     | 1     | inventory   | inventory / inventory_scale (default max_inventory)  | [-1, 1] |
     |       |             | when the limit is finite                             |         |
-    | 2     | spread      | market spread / spread_scale (two ticks for          | (0, ∞)  |
+    | 2     | spread      | market spread / spread_scale (two ticks for          | [0, ∞)  |
     |       |             | MarketMaking-v0; mean spread for Notebook-v0)        |         |
     | 3...  | imbalance_k | optional: imbalance over the first k levels          | [-1, 1] |
     |       | time_left   | optional: 1 - step / n_steps                         | [0, 1]  |
@@ -218,17 +219,20 @@ class MarketMakingEnv(gym.Env[NDArray[np.floating], NDArray[np.floating]]):
 def observation_space(config: MarketConfig) -> spaces.Box:
     """The observation Box of a config (bounds per entry as in the class docstring)."""
     names = observation_names(config)
-    low = np.full(len(names), -np.inf)
-    high = np.full(len(names), np.inf)
+    dtype = np.dtype(config.observation_dtype)
+    # unbounded entries get the dtype's largest finite value (an infinite bound is rejected by
+    # Gymnasium's checker as a likely mistake)
+    big = float(np.finfo(dtype).max)
+    low = np.full(len(names), -big)
+    high = np.full(len(names), big)
     for j, name in enumerate(names):
         if name.startswith("imbalance"):
             low[j], high[j] = -1.0, 1.0
         elif name == "inventory":
-            high[j] = config.max_inventory / config.inventory_norm
+            high[j] = min(config.max_inventory / config.inventory_norm, big)
             low[j] = -high[j]
         elif name == "spread":
             low[j] = 0.0
         elif name == "time_left":
             low[j], high[j] = 0.0, 1.0
-    dtype = np.dtype(config.observation_dtype)
     return spaces.Box(low.astype(dtype), high.astype(dtype), (len(names),), dtype)

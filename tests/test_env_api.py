@@ -1,0 +1,184 @@
+"""The Gymnasium / SB3 contract of both ids: checkers, determinism, resets, errors, rendering."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import warnings
+
+import gymnasium as gym
+import numpy as np
+import pytest
+from gymnasium.utils.env_checker import check_env as gym_check_env
+
+import mm_env
+
+IDS = list(mm_env.ENV_IDS)
+
+
+def rollout(env: gym.Env, seed: int, n: int, action_seed: int = 0):
+    obs, _ = env.reset(seed=seed)
+    rng = np.random.default_rng(action_seed)
+    out = [obs]
+    infos = []
+    for _ in range(n):
+        obs, r, term, trunc, info = env.step(rng.uniform(-1.2, 1.2, 2).astype(np.float32))
+        out.append(obs)
+        infos.append((r, info["cash"], info["inventory"], info["pnl"]))
+    return np.array(out), np.array(infos)
+
+
+@pytest.mark.parametrize("env_id", IDS)
+def test_gymnasium_check_env_warnings_as_errors(env_id: str) -> None:
+    env = gym.make(env_id, n_steps=50)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        gym_check_env(env.unwrapped, skip_render_check=False)
+
+
+@pytest.mark.parametrize("env_id", IDS)
+def test_sb3_check_env_warnings_as_errors(env_id: str) -> None:
+    from stable_baselines3.common.env_checker import check_env as sb3_check_env
+
+    env = gym.make(env_id, n_steps=50)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        sb3_check_env(env.unwrapped, warn=True)
+
+
+@pytest.mark.parametrize("env_id", IDS)
+def test_same_seed_same_trajectory_different_seed_differs(env_id: str) -> None:
+    a_obs, a_inf = rollout(gym.make(env_id), seed=3, n=300)
+    b_obs, b_inf = rollout(gym.make(env_id), seed=3, n=300)
+    c_obs, c_inf = rollout(gym.make(env_id), seed=4, n=300)
+    np.testing.assert_array_equal(a_obs, b_obs)
+    np.testing.assert_array_equal(a_inf, b_inf)
+    assert not np.array_equal(a_inf, c_inf)
+
+
+@pytest.mark.parametrize("env_id", IDS)
+def test_reset_leaves_no_state_from_previous_episode(env_id: str) -> None:
+    env = gym.make(env_id, n_steps=200)
+    rollout(env, seed=11, n=150, action_seed=5)  # a dirty, unfinished episode
+    again_obs, again_inf = rollout(env, seed=12, n=200)
+    fresh_obs, fresh_inf = rollout(gym.make(env_id, n_steps=200), seed=12, n=200)
+    np.testing.assert_array_equal(again_obs, fresh_obs)
+    np.testing.assert_array_equal(again_inf, fresh_inf)
+
+
+@pytest.mark.parametrize("env_id", IDS)
+def test_truncation_after_n_steps_and_step_after_end_raises(env_id: str) -> None:
+    env = gym.make(env_id, n_steps=25)
+    env.reset(seed=0)
+    for t in range(25):
+        _, _, term, trunc, info = env.step(env.action_space.sample())
+        assert not term
+        assert trunc == (t == 24)
+    assert info["step"] == 25
+    with pytest.raises(RuntimeError, match="call reset"):
+        env.unwrapped.step(np.zeros(2))
+
+
+def test_default_episode_is_2000_steps() -> None:
+    for env_id in IDS:
+        assert gym.make(env_id).unwrapped.config.n_steps == 2000
+
+
+@pytest.mark.parametrize("env_id", IDS)
+@pytest.mark.parametrize("bad", [np.nan, np.inf, -np.inf])
+def test_non_finite_action_raises(env_id: str, bad: float) -> None:
+    env = gym.make(env_id)
+    env.reset(seed=0)
+    with pytest.raises(ValueError, match="finite"):
+        env.step(np.array([0.0, bad]))
+
+
+@pytest.mark.parametrize("env_id", IDS)
+def test_wrong_action_shape_raises(env_id: str) -> None:
+    env = gym.make(env_id)
+    env.reset(seed=0)
+    with pytest.raises(ValueError, match="shape"):
+        env.step(np.zeros(3))
+
+
+@pytest.mark.parametrize("env_id", IDS)
+def test_out_of_range_actions_are_clipped_and_flagged(env_id: str) -> None:
+    a = gym.make(env_id)
+    b = gym.make(env_id)
+    a.reset(seed=1)
+    b.reset(seed=1)
+    _, _, _, _, ia = a.step(np.array([5.0, -7.0]))
+    _, _, _, _, ib = b.step(np.array([1.0, -1.0]))
+    assert ia["action_clipped"] and not ib["action_clipped"]
+    for key in ("bid_quote", "ask_quote", "cash", "inventory", "pnl"):
+        assert ia[key] == ib[key]
+
+
+@pytest.mark.parametrize("env_id", IDS)
+def test_info_keys_and_observation_names(env_id: str) -> None:
+    env = gym.make(env_id)
+    _, info = env.reset(seed=0)
+    required = {"mid", "best_bid", "best_ask", "imbalance", "bid_quote", "ask_quote",
+                "bid_fill", "ask_fill", "cash", "inventory", "pnl"}
+    assert required <= set(info)
+    _, _, _, _, info = env.step(env.action_space.sample())
+    assert required <= set(info)
+    assert all(isinstance(v, (float, bool)) for v in info.values())
+    assert env.unwrapped.observation_names[:3] == ("imbalance", "inventory", "spread")
+
+
+def test_optional_observation_features() -> None:
+    env = gym.make("mm_env/MarketMaking-v0", obs_imbalance_levels=(3, 10), obs_time_left=True,
+                   obs_mid_change=True, n_steps=10)
+    names = env.unwrapped.observation_names
+    assert names == ("imbalance", "inventory", "spread", "imbalance_3", "imbalance_10",
+                     "time_left", "mid_change")
+    obs, info = env.reset(seed=0)
+    assert obs.shape == (7,)
+    assert obs[5] == 1.0 and obs[6] == 0.0
+    prev_mid = info["mid"]
+    obs, _, _, _, info = env.step(np.zeros(2))
+    assert obs[5] == pytest.approx(0.9)
+    book = env.unwrapped.simulator.book_snapshot()
+    next_mid = 0.5 * (book["bid_prices"][0] + book["ask_prices"][0])
+    scale = env.unwrapped.config.spread_scale
+    assert obs[6] == pytest.approx((next_mid - info["mid"]) / scale, abs=1e-6)
+    assert prev_mid == info["mid"]  # the first step trades against the reset book
+    b, a = book["bid_sizes"][:3].sum(), book["ask_sizes"][:3].sum()
+    assert obs[3] == pytest.approx((b - a) / (b + a), abs=1e-6)
+
+
+@pytest.mark.parametrize("env_id", IDS)
+def test_render_modes(env_id: str) -> None:
+    env = gym.make(env_id, render_mode="ansi")
+    env.reset(seed=0)
+    env.step(np.zeros(2))
+    text = env.render()
+    assert "our ask" in text and "bid" in text
+    env = gym.make(env_id, render_mode="rgb_array")
+    env.reset(seed=0)
+    for _ in range(5):
+        env.step(np.zeros(2))
+    frame = env.render()
+    assert frame.dtype == np.uint8 and frame.ndim == 3 and frame.shape[2] == 3
+    assert frame.std() > 0
+
+
+def test_unknown_render_mode_raises() -> None:
+    with pytest.raises(ValueError, match="render_mode"):
+        gym.make("mm_env/MarketMaking-v0", render_mode="bogus")
+
+
+def test_unknown_override_raises() -> None:
+    with pytest.raises(ValueError, match="no_such_field"):
+        gym.make("mm_env/MarketMaking-v0", no_such_field=1)
+
+
+def test_import_does_not_pull_torch_sb3_or_matplotlib() -> None:
+    code = (
+        "import sys, mm_env, baselines, gymnasium as gym; gym.make('mm_env/MarketMaking-v0');"
+        "bad=[m for m in ('torch','stable_baselines3','matplotlib') if m in sys.modules];"
+        "print(bad); sys.exit(1 if bad else 0)"
+    )
+    res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert res.returncode == 0, res.stdout + res.stderr
