@@ -26,50 +26,36 @@ from numpy.typing import NDArray
 from mm_env.config import MarketConfig
 
 # ---- state columns ---------------------------------------------------------------------------
-STEP = 0  # steps taken in this episode
-CASH = 1
-INVENTORY = 2
-PNL = 3  # cash + inventory * mid, marked at the mid of the book the last quotes met
-MID = 4  # mid of the book the last quotes met (the book of the previous observation)
-BEST_BID = 5
-BEST_ASK = 6
-SPREAD = 7
-IMBALANCE = 8
-BID_QUOTE = 9
-ASK_QUOTE = 10
-BID_FILL = 11  # quantity bought this step
-ASK_FILL = 12  # quantity sold this step
-REWARD = 13
-ACTION_CLIPPED = 14  # 1.0 when the last action had an entry outside [-1, 1]
-SPREAD_MULTIPLE = 15  # the last action mapped to spread multiple ...
-SKEW = 16  # ... and skew
-VOLUME = 17  # cumulative quantity traded this episode
-N_FILLS = 18  # cumulative number of fills this episode
+# The first N_INFO columns are the info dict, in order (one slice builds it).
+MID = 0  # mid of the book the last quotes met (the book of the previous observation)
+BEST_BID = 1
+BEST_ASK = 2
+SPREAD = 3
+IMBALANCE = 4
+BID_QUOTE = 5
+ASK_QUOTE = 6
+BID_FILL = 7  # quantity bought this step
+ASK_FILL = 8  # quantity sold this step
+CASH = 9
+INVENTORY = 10
+PNL = 11  # cash + inventory * mid, marked at the mid of the book the last quotes met
+SPREAD_MULTIPLE = 12  # the last action mapped to spread multiple ...
+SKEW = 13  # ... and skew
+VOLUME = 14  # cumulative quantity traded this episode
+N_FILLS = 15  # cumulative number of fills this episode
+STEP = 16  # steps taken in this episode
+N_INFO = 17
+REWARD = 17
+ACTION_CLIPPED = 18  # 1.0 when the last action had an entry outside [-1, 1]
 # book-specific columns follow N_COMMON
 N_COMMON = 19
 
-#: info keys and the state column each is read from
-INFO_COLUMNS: dict[str, int] = {
-    "mid": MID,
-    "best_bid": BEST_BID,
-    "best_ask": BEST_ASK,
-    "spread": SPREAD,
-    "imbalance": IMBALANCE,
-    "bid_quote": BID_QUOTE,
-    "ask_quote": ASK_QUOTE,
-    "bid_fill": BID_FILL,
-    "ask_fill": ASK_FILL,
-    "cash": CASH,
-    "inventory": INVENTORY,
-    "pnl": PNL,
-    "spread_multiple": SPREAD_MULTIPLE,
-    "skew": SKEW,
-    "volume": VOLUME,
-    "n_fills": N_FILLS,
-    "step": STEP,
-}
-INFO_KEYS: tuple[str, ...] = tuple(INFO_COLUMNS)
-INFO_INDEX: NDArray[np.intp] = np.array(list(INFO_COLUMNS.values()), dtype=np.intp)
+#: info keys, in the order of the first N_INFO state columns
+INFO_KEYS: tuple[str, ...] = (
+    "mid", "best_bid", "best_ask", "spread", "imbalance", "bid_quote", "ask_quote",
+    "bid_fill", "ask_fill", "cash", "inventory", "pnl", "spread_multiple", "skew", "volume",
+    "n_fills", "step",
+)
 
 # ---- common parameter vector -----------------------------------------------------------------
 P_N_STEPS = 0
@@ -289,6 +275,16 @@ def observation_names(config: MarketConfig) -> tuple[str, ...]:
     return tuple(names)
 
 
+@njit(cache=True)
+def first_non_finite(actions: NDArray[np.float64]) -> int:
+    """Flat index of the first NaN or infinite entry, or -1."""
+    flat = actions.ravel()
+    for j in range(flat.size):
+        if not np.isfinite(flat[j]):
+            return j
+    return -1
+
+
 # ---- the Python driver -----------------------------------------------------------------------
 class Simulator:
     """``n_envs`` books stepped together; subclasses supply the book and the fill rules.
@@ -344,21 +340,27 @@ class Simulator:
                 f"actions must have shape ({self.n_envs}, 2) for {self.n_envs} env(s), "
                 f"got shape {np.shape(actions)}"
             )
-        if not np.isfinite(a).all():
-            bad = np.argwhere(~np.isfinite(a))[0]
+        bad = first_non_finite(a)
+        if bad >= 0:
+            row, entry = divmod(bad, 2)
             raise ValueError(
-                f"action entries must be finite; got {a[bad[0], bad[1]]!r} at "
-                f"env {bad[0]}, entry {bad[1]} (0 = spread, 1 = skew)"
+                f"action entries must be finite; got {a[row, entry]!r} at "
+                f"env {row}, entry {entry} (0 = spread, 1 = skew)"
+            )
+        if self.truncated.any():
+            raise RuntimeError(
+                f"env {int(np.flatnonzero(self.truncated)[0])} finished its episode of "
+                f"{self.config.n_steps} steps; reset it before stepping"
             )
         self._step_kernel(a, rng)
 
     def info(self, row: int = 0) -> dict[str, float]:
         """The info dict of one row (plain Python floats)."""
-        return dict(zip(INFO_KEYS, self.state[row, INFO_INDEX].tolist()))
+        return dict(zip(INFO_KEYS, self.state[row, :N_INFO].tolist()))
 
     def info_arrays(self) -> dict[str, NDArray[np.float64]]:
         """Per-row info arrays, one entry per info key."""
-        return {k: self.state[:, c].copy() for k, c in INFO_COLUMNS.items()}
+        return {k: self.state[:, c].copy() for c, k in enumerate(INFO_KEYS)}
 
     @property
     def rewards(self) -> NDArray[np.float64]:

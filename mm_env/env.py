@@ -174,25 +174,20 @@ class MarketMakingEnv(gym.Env[NDArray[np.floating], NDArray[np.floating]]):
     ) -> tuple[NDArray[np.floating], float, bool, bool, dict[str, Any]]:
         if not self._started:
             raise RuntimeError("call reset() before step()")
-        if self._sim.truncated[0]:
+        sim = self._sim
+        if sim.truncated[0]:
             raise RuntimeError(
                 f"the episode ended after {self.config.n_steps} steps; call reset() first"
             )
         a = np.asarray(action, dtype=np.float64)
         if a.shape != (2,):
             raise ValueError(f"action must have shape (2,), got shape {a.shape}")
-        self._sim.step(a.reshape(1, 2), self.np_random)
+        sim.step(a.reshape(1, 2), self.np_random)
         info = self._info()
         if self._history is not None:
             for k, v in self._history.items():
                 v.append(info[k])
-        return (
-            self._sim.obs[0].copy(),
-            float(self._sim.state[0, REWARD]),
-            False,
-            bool(self._sim.truncated[0]),
-            info,
-        )
+        return sim.obs[0].copy(), float(sim.state[0, REWARD]), False, bool(sim.truncated[0]), info
 
     def _info(self) -> dict[str, Any]:
         info: dict[str, Any] = self._sim.info(0)
