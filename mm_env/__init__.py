@@ -11,6 +11,10 @@ from __future__ import annotations
 
 from gymnasium.envs.registration import register, registry
 
+from mm_env import _jit_cache
+
+_jit_cache.refresh()  # before any kernel is loaded from numba's cache
+
 from mm_env.actions import ActionMapping
 from mm_env.config import MarketConfig, NotebookConfig, SyntheticConfig
 from mm_env.env import SCENARIOS, MarketMakingEnv, make_config, make_simulator
