@@ -44,8 +44,10 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=200_000)
     parser.add_argument("--repeats", type=int, default=3)
     args = parser.parse_args()
-    print(f"python {platform.python_version()}, numpy {np.__version__}, gymnasium {gym.__version__}, "
-          f"mm_env {mm_env.__version__}; {args.steps} steps x best of {args.repeats}")
+    print(
+        f"python {platform.python_version()}, numpy {np.__version__}, gymnasium {gym.__version__}, "
+        f"mm_env {mm_env.__version__}; {args.steps} steps x best of {args.repeats}"
+    )
     ref = steps_per_second("CartPole-v1", args.steps, args.repeats)
     print(f"{'env (gym.make, single)':32} {'steps/s':>12} {'x CartPole-v1':>14}")
     print(f"{'CartPole-v1':32} {ref:12,.0f} {1.0:14.2f}")

@@ -15,9 +15,9 @@ from mm_env import _jit_cache
 
 _jit_cache.refresh()  # before any kernel is loaded from numba's cache
 
-from mm_env.actions import ActionMapping
-from mm_env.config import MarketConfig, NotebookConfig, SyntheticConfig
-from mm_env.env import SCENARIOS, MarketMakingEnv, make_config, make_simulator
+from mm_env.actions import ActionMapping  # noqa: E402
+from mm_env.config import MarketConfig, NotebookConfig, SyntheticConfig  # noqa: E402
+from mm_env.env import SCENARIOS, MarketMakingEnv, make_config, make_simulator  # noqa: E402
 
 __version__ = "0.1.0"
 

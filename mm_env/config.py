@@ -92,9 +92,7 @@ class MarketConfig:
 
     def __post_init__(self) -> None:
         _positive_int("n_steps", self.n_steps)
-        if isinstance(self.max_inventory, bool) or not isinstance(
-            self.max_inventory, (int, float)
-        ):
+        if isinstance(self.max_inventory, bool) or not isinstance(self.max_inventory, (int, float)):
             _fail("max_inventory", self.max_inventory, "must be a real number")
         if math.isnan(self.max_inventory) or self.max_inventory <= 0:
             _fail("max_inventory", self.max_inventory, "must be > 0 (math.inf for no limit)")
@@ -147,7 +145,9 @@ class MarketConfig:
     @property
     def inventory_norm(self) -> float:
         """The divisor of inventory in the observation."""
-        return float(self.inventory_scale if self.inventory_scale is not None else self.max_inventory)
+        return float(
+            self.inventory_scale if self.inventory_scale is not None else self.max_inventory
+        )
 
     @property
     def spread_scale(self) -> float:

@@ -52,9 +52,23 @@ N_COMMON = 19
 
 #: info keys, in the order of the first N_INFO state columns
 INFO_KEYS: tuple[str, ...] = (
-    "mid", "best_bid", "best_ask", "spread", "imbalance", "bid_quote", "ask_quote",
-    "bid_fill", "ask_fill", "cash", "inventory", "pnl", "spread_multiple", "skew", "volume",
-    "n_fills", "step",
+    "mid",
+    "best_bid",
+    "best_ask",
+    "spread",
+    "imbalance",
+    "bid_quote",
+    "ask_quote",
+    "bid_fill",
+    "ask_fill",
+    "cash",
+    "inventory",
+    "pnl",
+    "spread_multiple",
+    "skew",
+    "volume",
+    "n_fills",
+    "step",
 )
 
 # ---- common parameter vector -----------------------------------------------------------------

@@ -21,7 +21,9 @@ SCENARIOS: dict[str, tuple[type[MarketConfig], type[Simulator]]] = {
 }
 
 
-def make_config(scenario: str, config: MarketConfig | None = None, **overrides: Any) -> MarketConfig:
+def make_config(
+    scenario: str, config: MarketConfig | None = None, **overrides: Any
+) -> MarketConfig:
     """The config of a scenario: its defaults, or ``config``, with ``overrides`` applied."""
     if scenario not in SCENARIOS:
         raise ValueError(f"unknown scenario {scenario!r}; known: {sorted(SCENARIOS)}")
@@ -169,9 +171,7 @@ class MarketMakingEnv(gym.Env[NDArray[np.floating], NDArray[np.floating]]):
             self._history = {k: [] for k in ("mid", "bid_quote", "ask_quote", "inventory", "pnl")}
         return self._sim.obs[0].copy(), info
 
-    def step(
-        self, action: Any
-    ) -> tuple[NDArray[np.floating], float, bool, bool, dict[str, Any]]:
+    def step(self, action: Any) -> tuple[NDArray[np.floating], float, bool, bool, dict[str, Any]]:
         if not self._started:
             raise RuntimeError("call reset() before step()")
         sim = self._sim

@@ -11,7 +11,9 @@ import numpy as np
 from numpy.typing import NDArray
 
 
-def ansi_ladder(book: dict[str, NDArray[np.float64]], info: dict[str, float], depth: int = 5) -> str:
+def ansi_ladder(
+    book: dict[str, NDArray[np.float64]], info: dict[str, float], depth: int = 5
+) -> str:
     """The top ``depth`` levels of each side, asks above bids, with our quotes marked."""
     lines = [
         f"step {int(info['step'])}  mid {info['mid']:.4f}  inventory {info['inventory']:+.3f}  "

@@ -45,8 +45,11 @@ def test_rewards_sum_to_final_pnl_and_cash_moves_only_by_fills(env_id, actions, 
     for prev, cur in zip(steps[:-1], steps[1:]):
         # cash and inventory change only by this step's fills, at our quoted prices
         assert cur["inventory"] - prev["inventory"] == pytest.approx(
-            cur["bid_fill"] - cur["ask_fill"], abs=1e-12)
-        expected_cash = prev["cash"] - cur["bid_fill"] * cur["bid_quote"] + cur["ask_fill"] * cur["ask_quote"]
+            cur["bid_fill"] - cur["ask_fill"], abs=1e-12
+        )
+        expected_cash = (
+            prev["cash"] - cur["bid_fill"] * cur["bid_quote"] + cur["ask_fill"] * cur["ask_quote"]
+        )
         assert cur["cash"] == pytest.approx(expected_cash, rel=0, abs=1e-9)
         assert cur["pnl"] == pytest.approx(cur["cash"] + cur["inventory"] * cur["mid"], abs=1e-9)
         assert cur["bid_fill"] >= 0 and cur["ask_fill"] >= 0
@@ -75,8 +78,16 @@ def test_penalties(env_id: str) -> None:
     rng = np.random.default_rng(0)
     actions = [tuple(rng.uniform(-1, 1, 2)) for _ in range(80)]
     _, plain, steps = run(env_id, 5, actions, max_inventory=5.0, inventory_scale=5.0)
-    _, pen, _ = run(env_id, 5, actions, max_inventory=5.0, inventory_scale=5.0,
-                    inventory_penalty=0.01, terminal_inventory_penalty=0.5, liquidate_at_end=True)
+    _, pen, _ = run(
+        env_id,
+        5,
+        actions,
+        max_inventory=5.0,
+        inventory_scale=5.0,
+        inventory_penalty=0.01,
+        terminal_inventory_penalty=0.5,
+        liquidate_at_end=True,
+    )
     inv = np.array([s["inventory"] for s in steps[1:]])
     expected = plain - 0.01 * inv**2
     q, spread = inv[-1], steps[-1]["spread"]

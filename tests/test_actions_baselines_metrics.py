@@ -17,8 +17,11 @@ from mm_env.metrics import episode_metrics, max_drawdown, mean_and_se, sharpe_ra
 
 
 @given(
-    a0=st.floats(-1, 1), a1=st.floats(-1, 1),
-    lo=st.floats(-5, 5), width=st.floats(0.01, 10), max_skew=st.floats(0.01, 3),
+    a0=st.floats(-1, 1),
+    a1=st.floats(-1, 1),
+    lo=st.floats(-5, 5),
+    width=st.floats(0.01, 10),
+    max_skew=st.floats(0.01, 3),
 )
 def test_action_mapping_round_trip(a0, a1, lo, width, max_skew) -> None:
     mapping = ActionMapping(lo, lo + width, max_skew)
@@ -45,13 +48,23 @@ def test_action_mapping_clips_and_named_example() -> None:
 
 
 def test_skew_baseline_is_the_notebook_rule_on_the_synthetic_book() -> None:
-    env = gym.make("mm_env/MarketMaking-v0", observation_dtype="float64", n_steps=300,
-                   spread_multiple_range=(-20.0, 20.0), max_skew=20.0)
+    env = gym.make(
+        "mm_env/MarketMaking-v0",
+        observation_dtype="float64",
+        n_steps=300,
+        spread_multiple_range=(-20.0, 20.0),
+        max_skew=20.0,
+    )
     policy = SkewBaseline.for_env(env, kappa=0.6, phi=0.002)
     obs, info = env.reset(seed=2)
     tick = env.unwrapped.config.tick_size
     for _ in range(300):
-        inv, imb, s, mid = info["inventory"], obs[0], obs[2] * env.unwrapped.config.spread_scale, None
+        inv, imb, s, mid = (
+            info["inventory"],
+            obs[0],
+            obs[2] * env.unwrapped.config.spread_scale,
+            None,
+        )
         action, state = policy.predict(obs)
         assert state is None and action.dtype == np.float64
         obs, _, _, _, info = env.step(action)
@@ -69,8 +82,11 @@ def test_skew_baseline_is_the_notebook_rule_on_the_synthetic_book() -> None:
 def test_baselines_follow_predict_protocol_batched_and_single() -> None:
     env = gym.make("mm_env/MarketMaking-v0")
     obs, _ = env.reset(seed=0)
-    for policy in (SkewBaseline.for_env(env), SymmetricBaseline.for_env(env, 1.5),
-                   RandomBaseline.for_env(env, seed=1)):
+    for policy in (
+        SkewBaseline.for_env(env),
+        SymmetricBaseline.for_env(env, 1.5),
+        RandomBaseline.for_env(env, seed=1),
+    ):
         assert isinstance(policy, Policy)
         a, _ = policy.predict(obs)
         assert a.shape == (2,) and np.all(np.abs(a) <= 1)
@@ -93,8 +109,9 @@ def test_evaluate_policy_accepts_skew_baseline() -> None:
     from stable_baselines3.common.monitor import Monitor
 
     env = Monitor(gym.make("mm_env/MarketMaking-v0", n_steps=100))
-    rewards, lengths = evaluate_policy(SkewBaseline.for_env(env), env, n_eval_episodes=2,
-                                       return_episode_rewards=True)
+    rewards, lengths = evaluate_policy(
+        SkewBaseline.for_env(env), env, n_eval_episodes=2, return_episode_rewards=True
+    )
     assert lengths == [100, 100] and len(rewards) == 2
 
 
@@ -115,9 +132,14 @@ def test_sharpe_sortino_drawdown_by_hand() -> None:
 
 def test_episode_metrics_by_hand() -> None:
     infos = {
-        "pnl": [0.1, 0.3], "inventory": [1.0, -1.0], "bid_fill": [1.0, 0.0],
-        "ask_fill": [0.0, 2.0], "mid": [10.0, 10.0], "bid_quote": [9.9, 9.8],
-        "ask_quote": [10.2, 10.05], "n_fills": [1, 2],
+        "pnl": [0.1, 0.3],
+        "inventory": [1.0, -1.0],
+        "bid_fill": [1.0, 0.0],
+        "ask_fill": [0.0, 2.0],
+        "mid": [10.0, 10.0],
+        "bid_quote": [9.9, 9.8],
+        "ask_quote": [10.2, 10.05],
+        "n_fills": [1, 2],
     }
     m = episode_metrics(infos)
     assert m.final_pnl == 0.3 and m.n_fills == 2 and m.volume == 3.0
@@ -131,4 +153,6 @@ def test_notebook_imbalance_is_identically_zero() -> None:
     for _ in range(50):
         assert obs[0] == 0.0
         obs, *_ = env.step(np.zeros(2))
-    assert mm_env.NotebookConfig().spread_scale == pytest.approx(2 * (0.04 + 0.02 * math.sqrt(2 / math.pi)))
+    assert mm_env.NotebookConfig().spread_scale == pytest.approx(
+        2 * (0.04 + 0.02 * math.sqrt(2 / math.pi))
+    )

@@ -118,8 +118,19 @@ def test_out_of_range_actions_are_clipped_and_flagged(env_id: str) -> None:
 def test_info_keys_and_observation_names(env_id: str) -> None:
     env = gym.make(env_id)
     _, info = env.reset(seed=0)
-    required = {"mid", "best_bid", "best_ask", "imbalance", "bid_quote", "ask_quote",
-                "bid_fill", "ask_fill", "cash", "inventory", "pnl"}
+    required = {
+        "mid",
+        "best_bid",
+        "best_ask",
+        "imbalance",
+        "bid_quote",
+        "ask_quote",
+        "bid_fill",
+        "ask_fill",
+        "cash",
+        "inventory",
+        "pnl",
+    }
     assert required <= set(info)
     _, _, _, _, info = env.step(env.action_space.sample())
     assert required <= set(info)
@@ -128,11 +139,23 @@ def test_info_keys_and_observation_names(env_id: str) -> None:
 
 
 def test_optional_observation_features() -> None:
-    env = gym.make("mm_env/MarketMaking-v0", obs_imbalance_levels=(3, 10), obs_time_left=True,
-                   obs_mid_change=True, n_steps=10)
+    env = gym.make(
+        "mm_env/MarketMaking-v0",
+        obs_imbalance_levels=(3, 10),
+        obs_time_left=True,
+        obs_mid_change=True,
+        n_steps=10,
+    )
     names = env.unwrapped.observation_names
-    assert names == ("imbalance", "inventory", "spread", "imbalance_3", "imbalance_10",
-                     "time_left", "mid_change")
+    assert names == (
+        "imbalance",
+        "inventory",
+        "spread",
+        "imbalance_3",
+        "imbalance_10",
+        "time_left",
+        "mid_change",
+    )
     obs, info = env.reset(seed=0)
     assert obs.shape == (7,)
     assert obs[5] == 1.0 and obs[6] == 0.0
@@ -165,7 +188,7 @@ def test_render_modes(env_id: str) -> None:
 
 
 def test_unknown_render_mode_raises() -> None:
-    with pytest.raises(ValueError, match="render_mode"):
+    with pytest.warns(UserWarning, match="render_mode"), pytest.raises(ValueError, match="bogus"):
         gym.make("mm_env/MarketMaking-v0", render_mode="bogus")
 
 

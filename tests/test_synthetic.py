@@ -129,8 +129,9 @@ def test_fills_fall_with_quote_distance() -> None:
     m = 3 is a tick or more behind)."""
     volumes = []
     for m in (0.0, 1.0, 3.0):
-        env = gym.make("mm_env/MarketMaking-v0", n_steps=500, max_inventory=1e6,
-                       inventory_scale=10.0)
+        env = gym.make(
+            "mm_env/MarketMaking-v0", n_steps=500, max_inventory=1e6, inventory_scale=10.0
+        )
         action = env.unwrapped.action_mapping.to_action(m, 0.0)
         env.reset(seed=9)
         for _ in range(500):

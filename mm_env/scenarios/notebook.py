@@ -19,15 +19,9 @@ from numpy.typing import NDArray
 from mm_env.config import NotebookConfig
 from mm_env.core import (
     ASK_QUOTE,
-    BEST_ASK,
-    BEST_BID,
     BID_QUOTE,
-    IMBALANCE,
-    MID,
-    N_COMMON,
     N_COMMON_PARAMS,
     P_TOL,
-    SPREAD,
     STEP,
     Simulator,
     begin_step,
@@ -136,7 +130,9 @@ class NotebookSimulator(Simulator):
         self.mid_path = np.zeros((self.n_envs, T))
         self.half_spread_path = np.zeros((self.n_envs, T))
         # the notebook's size_curve(i) = 2 * exp(-0.2 i), identical on both sides
-        self.sizes = np.array([config.level_size * np.exp(-config.level_size_decay * i) for i in range(L)])
+        self.sizes = np.array(
+            [config.level_size * np.exp(-config.level_size_decay * i) for i in range(L)]
+        )
 
     def book_params(self) -> list[float]:
         c = self.config
@@ -150,15 +146,29 @@ class NotebookSimulator(Simulator):
         self.mid_path[rows] = c.initial_mid + np.cumsum(c.drift + c.vol * z[:, 0, :], axis=1)
         self.half_spread_path[rows] = c.spread_base_mean + c.spread_base_noise * np.abs(z[:, 1, :])
         notebook_reset_rows(
-            self.state, rows, self.mid_path, self.half_spread_path, self.sizes, self.params,
-            self.depths, self.obs,
+            self.state,
+            rows,
+            self.mid_path,
+            self.half_spread_path,
+            self.sizes,
+            self.params,
+            self.depths,
+            self.obs,
         )
 
     def _step_kernel(self, actions: NDArray[np.float64], rng: np.random.Generator) -> None:
         uniforms = rng.random((self.n_envs, 2))  # buyer arrival, then seller arrival
         notebook_step(
-            self.state, self.mid_path, self.half_spread_path, self.sizes, self.params, actions,
-            uniforms, self.depths, self.obs, self.truncated,
+            self.state,
+            self.mid_path,
+            self.half_spread_path,
+            self.sizes,
+            self.params,
+            actions,
+            uniforms,
+            self.depths,
+            self.obs,
+            self.truncated,
         )
 
     def book_snapshot(self, row: int = 0) -> dict[str, NDArray[np.float64]]:

@@ -127,7 +127,7 @@ def sweep(
 
 @njit(cache=True)
 def drop_empty_levels(sizes: NDArray[np.float64], fresh_size: float) -> int:
-    """Remove emptied leading levels, shift the rest to the front, refill the back. Returns count."""
+    """Drop emptied leading levels, shift the rest forward, refill the back; returns the count."""
     n = sizes.shape[0]
     d = 0
     while d < n and sizes[d] <= EMPTY:
@@ -141,9 +141,10 @@ def drop_empty_levels(sizes: NDArray[np.float64], fresh_size: float) -> int:
 
 
 @njit(cache=True)
-def revert_log_size(size: float, target: float, persistence: float, vol: float, z: float,
-                    floor: float) -> float:
-    """One step of log-size mean reversion: log s += (1 - persistence)(log target - log s) + vol z."""
+def revert_log_size(
+    size: float, target: float, persistence: float, vol: float, z: float, floor: float
+) -> float:
+    """One step of log-size reversion: log s += (1 - persistence)(log target - log s) + vol z."""
     s = max(size, floor)
     return math.exp(math.log(s) + (1.0 - persistence) * (math.log(target) - math.log(s)) + vol * z)
 
@@ -158,16 +159,28 @@ def improve(sizes: NDArray[np.float64], new_size: float) -> None:
 
 @njit(cache=True)
 def synthetic_observe(
-    state: NDArray[np.float64], i: int, bid_sizes: NDArray[np.float64],
-    ask_sizes: NDArray[np.float64], params: NDArray[np.float64], depths: NDArray[np.int64],
+    state: NDArray[np.float64],
+    i: int,
+    bid_sizes: NDArray[np.float64],
+    ask_sizes: NDArray[np.float64],
+    params: NDArray[np.float64],
+    depths: NDArray[np.int64],
     obs: NDArray[np.float64],
 ) -> None:
     tick = params[P_TICK]
     bt = state[i, BID_TICKS]
     at = state[i, ASK_TICKS]
     write_observation(
-        obs, i, state, imbalance_of(bid_sizes, ask_sizes, 1), (at - bt) * tick,
-        0.5 * (bt + at) * tick, bid_sizes, ask_sizes, depths, params,
+        obs,
+        i,
+        state,
+        imbalance_of(bid_sizes, ask_sizes, 1),
+        (at - bt) * tick,
+        0.5 * (bt + at) * tick,
+        bid_sizes,
+        ask_sizes,
+        depths,
+        params,
     )
 
 
@@ -206,7 +219,9 @@ def synthetic_step(
         bid_level = int(bt - qb_t)
         ask_level = int(qa_t - at)
         bid_ahead = queue_ahead(bs, bid_level, qb_t == state[i, OUR_BID_TICKS], state[i, BID_AHEAD])
-        ask_ahead = queue_ahead(asz, ask_level, qa_t == state[i, OUR_ASK_TICKS], state[i, ASK_AHEAD])
+        ask_ahead = queue_ahead(
+            asz, ask_level, qa_t == state[i, OUR_ASK_TICKS], state[i, ASK_AHEAD]
+        )
         bid_size = min(params[P_ORDER_SIZE], buy_capacity(state, i, params))
         ask_size = min(params[P_ORDER_SIZE], sell_capacity(state, i, params))
         bid_left = bid_size
@@ -218,12 +233,16 @@ def synthetic_step(
             volume = -params[P_MO_SIZE] * math.log(1.0 - u[i, U_BUY_SIZE])
             ours, ask_ahead = sweep(asz, ask_level, ask_ahead, ask_size, volume)
             ask_left -= fill_ask(state, i, ours, qa_t * tick, params)
-            at += drop_empty_levels(asz, params[P_DEEP_SIZE] * math.exp(params[P_SIZE_VOL] * z[i, Z_ASK_DEEP]))
+            at += drop_empty_levels(
+                asz, params[P_DEEP_SIZE] * math.exp(params[P_SIZE_VOL] * z[i, Z_ASK_DEEP])
+            )
         if u[i, U_SELL] < rate * (1.0 - sens * imb):
             volume = -params[P_MO_SIZE] * math.log(1.0 - u[i, U_SELL_SIZE])
             ours, bid_ahead = sweep(bs, bid_level, bid_ahead, bid_size, volume)
             bid_left -= fill_bid(state, i, ours, qb_t * tick, params)
-            bt -= drop_empty_levels(bs, params[P_DEEP_SIZE] * math.exp(params[P_SIZE_VOL] * z[i, Z_BID_DEEP]))
+            bt -= drop_empty_levels(
+                bs, params[P_DEEP_SIZE] * math.exp(params[P_SIZE_VOL] * z[i, Z_BID_DEEP])
+            )
         # 2. limit-order flow: best sizes and one deeper level revert in log; the spread narrows
         persist = params[P_PERSIST]
         vol = params[P_SIZE_VOL]
@@ -232,13 +251,21 @@ def synthetic_step(
         if n_levels > 1:
             jb = 1 + int(u[i, U_BID_LEVEL] * (n_levels - 1))
             ja = 1 + int(u[i, U_ASK_LEVEL] * (n_levels - 1))
-            bs[jb] = revert_log_size(bs[jb], params[P_DEEP_SIZE], persist, vol, z[i, Z_BID_DEEP], floor)
-            asz[ja] = revert_log_size(asz[ja], params[P_DEEP_SIZE], persist, vol, z[i, Z_ASK_DEEP], floor)
+            bs[jb] = revert_log_size(
+                bs[jb], params[P_DEEP_SIZE], persist, vol, z[i, Z_BID_DEEP], floor
+            )
+            asz[ja] = revert_log_size(
+                asz[ja], params[P_DEEP_SIZE], persist, vol, z[i, Z_ASK_DEEP], floor
+            )
         if at - bt > 1.0 and u[i, U_BID_IMPROVE] < params[P_IMPROVE]:
-            improve(bs, max(-params[P_IMPROVE_SIZE] * math.log(1.0 - u[i, U_BID_IMPROVE_SIZE]), floor))
+            improve(
+                bs, max(-params[P_IMPROVE_SIZE] * math.log(1.0 - u[i, U_BID_IMPROVE_SIZE]), floor)
+            )
             bt += 1.0
         if at - bt > 1.0 and u[i, U_ASK_IMPROVE] < params[P_IMPROVE]:
-            improve(asz, max(-params[P_IMPROVE_SIZE] * math.log(1.0 - u[i, U_ASK_IMPROVE_SIZE]), floor))
+            improve(
+                asz, max(-params[P_IMPROVE_SIZE] * math.log(1.0 - u[i, U_ASK_IMPROVE_SIZE]), floor)
+            )
             at -= 1.0
         state[i, BID_TICKS] = bt
         state[i, ASK_TICKS] = at
@@ -253,8 +280,12 @@ def synthetic_step(
 
 @njit(cache=True)
 def synthetic_reset_rows(
-    state: NDArray[np.float64], rows: NDArray[np.intp], bid_sizes: NDArray[np.float64],
-    ask_sizes: NDArray[np.float64], params: NDArray[np.float64], depths: NDArray[np.int64],
+    state: NDArray[np.float64],
+    rows: NDArray[np.intp],
+    bid_sizes: NDArray[np.float64],
+    ask_sizes: NDArray[np.float64],
+    params: NDArray[np.float64],
+    depths: NDArray[np.int64],
     obs: NDArray[np.float64],
 ) -> None:
     tick = params[P_TICK]
@@ -282,9 +313,17 @@ class SyntheticSimulator(Simulator):
     def book_params(self) -> list[float]:
         c = self.config
         return [
-            c.tick_size, c.best_size_mean, c.deep_size_mean, c.size_persistence, c.size_vol,
-            c.mo_rate, c.mo_imbalance_sensitivity, c.mo_size_mean, c.improve_prob,
-            c.improve_size_mean, c.min_level_size,
+            c.tick_size,
+            c.best_size_mean,
+            c.deep_size_mean,
+            c.size_persistence,
+            c.size_vol,
+            c.mo_rate,
+            c.mo_imbalance_sensitivity,
+            c.mo_size_mean,
+            c.improve_prob,
+            c.improve_size_mean,
+            c.min_level_size,
         ]
 
     def _reset_rows(self, rows: NDArray[np.intp], rng: np.random.Generator) -> None:
@@ -308,8 +347,16 @@ class SyntheticSimulator(Simulator):
         u = rng.random((self.n_envs, N_UNIFORMS))
         z = rng.standard_normal((self.n_envs, N_NORMALS))
         synthetic_step(
-            self.state, self.bid_sizes, self.ask_sizes, self.params, actions, u, z, self.depths,
-            self.obs, self.truncated,
+            self.state,
+            self.bid_sizes,
+            self.ask_sizes,
+            self.params,
+            actions,
+            u,
+            z,
+            self.depths,
+            self.obs,
+            self.truncated,
         )
 
     def book_snapshot(self, row: int = 0) -> dict[str, NDArray[np.float64]]:

@@ -1,0 +1,28 @@
+"""Slow checks (``make test-slow``, run by CI after ``make test``)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from tests.notebook_transcription import notebook_run_kappa
+from tests.test_notebook_port import run_env
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("phi", [0.0, 0.005, 0.01, 0.02])
+@pytest.mark.parametrize("kappa", [-1.0, 0.6])
+def test_notebook_port_many_seeds(kappa: float, phi: float) -> None:
+    """The port check over 20 seeds. Where the rule leaves the action range (phi * inv can
+    cross our own quotes beyond the range when short), compare up to that step only, and
+    require that most runs never leave it."""
+    never_clipped = 0
+    for seed in range(20):
+        nb_cash, nb_inv, nb_pnl = notebook_run_kappa(seed, kappa, phi)
+        cash, inv, pnl, clipped = run_env(seed, kappa, phi)
+        upto = int(np.argmax(clipped)) if clipped.any() else len(clipped)
+        never_clipped += not clipped.any()
+        np.testing.assert_allclose(inv[:upto], nb_inv[:upto], atol=1e-9)
+        np.testing.assert_allclose(cash[:upto], nb_cash[:upto], atol=1e-9)
+        np.testing.assert_allclose(pnl[:upto], nb_pnl[:upto], atol=1e-9)
+    assert never_clipped >= 15
