@@ -323,6 +323,7 @@ class Simulator:
         self.depths = np.array(config.obs_imbalance_levels, dtype=np.int64)
         self.params = np.array(common_params(config) + self.book_params(), dtype=np.float64)
         self.truncated = np.zeros(self.n_envs, dtype=bool)
+        self._all_rows = np.ones(self.n_envs, dtype=bool)
 
     # -- subclass hooks --
     n_state: int = N_COMMON
@@ -333,7 +334,9 @@ class Simulator:
     def _reset_rows(self, rows: NDArray[np.intp], rng: np.random.Generator) -> None:
         raise NotImplementedError
 
-    def _step_kernel(self, actions: NDArray[np.float64], rng: np.random.Generator) -> None:
+    def _step_kernel(
+        self, actions: NDArray[np.float64], rng: np.random.Generator, active: NDArray[np.bool_]
+    ) -> None:
         raise NotImplementedError
 
     # -- public API --
@@ -346,8 +349,17 @@ class Simulator:
         self.truncated[rows] = False
         self._reset_rows(rows, rng)
 
-    def step(self, actions: NDArray[Any], rng: np.random.Generator) -> None:
-        """Advance every row by one step with ``actions`` of shape (n_envs, 2)."""
+    def step(
+        self,
+        actions: NDArray[Any],
+        rng: np.random.Generator,
+        active: NDArray[np.bool_] | None = None,
+    ) -> None:
+        """Advance the ``active`` rows (all when ``None``) by one step with ``actions`` (n_envs, 2).
+
+        The step's random numbers are drawn for every row, active or not, so the draws of a row
+        do not depend on which other rows are active.
+        """
         a = np.asarray(actions, dtype=np.float64)
         if a.shape != (self.n_envs, 2):
             raise ValueError(
@@ -361,12 +373,14 @@ class Simulator:
                 f"action entries must be finite; got {a[row, entry]!r} at "
                 f"env {row}, entry {entry} (0 = spread, 1 = skew)"
             )
-        if self.truncated.any():
+        if active is None:
+            active = self._all_rows
+        if (self.truncated & active).any():
             raise RuntimeError(
-                f"env {int(np.flatnonzero(self.truncated)[0])} finished its episode of "
+                f"env {int(np.flatnonzero(self.truncated & active)[0])} finished its episode of "
                 f"{self.config.n_steps} steps; reset it before stepping"
             )
-        self._step_kernel(a, rng)
+        self._step_kernel(a, rng, active)
 
     def info(self, row: int = 0) -> dict[str, float]:
         """The info dict of one row (plain Python floats)."""

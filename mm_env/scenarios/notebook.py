@@ -52,11 +52,14 @@ def notebook_step(
     depths: NDArray[np.int64],
     obs: NDArray[np.float64],
     truncated: NDArray[np.bool_],
+    active: NDArray[np.bool_],
 ) -> None:
     n_levels = sizes.shape[0]
     n_steps = mid_path.shape[1]
     tol = params[P_TOL]
     for i in range(state.shape[0]):
+        if not active[i]:
+            continue
         t = int(state[i, STEP])
         mid = mid_path[i, t]
         sb = half_spread_path[i, t]
@@ -156,7 +159,9 @@ class NotebookSimulator(Simulator):
             self.obs,
         )
 
-    def _step_kernel(self, actions: NDArray[np.float64], rng: np.random.Generator) -> None:
+    def _step_kernel(
+        self, actions: NDArray[np.float64], rng: np.random.Generator, active: NDArray[np.bool_]
+    ) -> None:
         uniforms = rng.random((self.n_envs, 2))  # buyer arrival, then seller arrival
         notebook_step(
             self.state,
@@ -169,6 +174,7 @@ class NotebookSimulator(Simulator):
             self.depths,
             self.obs,
             self.truncated,
+            active,
         )
 
     def book_snapshot(self, row: int = 0) -> dict[str, NDArray[np.float64]]:

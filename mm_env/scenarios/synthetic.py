@@ -196,12 +196,15 @@ def synthetic_step(
     depths: NDArray[np.int64],
     obs: NDArray[np.float64],
     truncated: NDArray[np.bool_],
+    active: NDArray[np.bool_],
 ) -> None:
     tick = params[P_TICK]
     tol_ticks = params[P_TOL] / tick
     n_levels = bid_sizes.shape[1]
     floor = params[P_MIN_SIZE]
     for i in range(state.shape[0]):
+        if not active[i]:
+            continue
         bs = bid_sizes[i]
         asz = ask_sizes[i]
         bt = state[i, BID_TICKS]
@@ -343,7 +346,9 @@ class SyntheticSimulator(Simulator):
             self.state, rows, self.bid_sizes, self.ask_sizes, self.params, self.depths, self.obs
         )
 
-    def _step_kernel(self, actions: NDArray[np.float64], rng: np.random.Generator) -> None:
+    def _step_kernel(
+        self, actions: NDArray[np.float64], rng: np.random.Generator, active: NDArray[np.bool_]
+    ) -> None:
         u = rng.random((self.n_envs, N_UNIFORMS))
         z = rng.standard_normal((self.n_envs, N_NORMALS))
         synthetic_step(
@@ -357,6 +362,7 @@ class SyntheticSimulator(Simulator):
             self.depths,
             self.obs,
             self.truncated,
+            active,
         )
 
     def book_snapshot(self, row: int = 0) -> dict[str, NDArray[np.float64]]:
