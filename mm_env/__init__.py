@@ -18,6 +18,7 @@ _jit_cache.refresh()  # before any kernel is loaded from numba's cache
 from mm_env.actions import ActionMapping  # noqa: E402
 from mm_env.config import MarketConfig, NotebookConfig, SyntheticConfig  # noqa: E402
 from mm_env.env import SCENARIOS, MarketMakingEnv, make_config, make_simulator  # noqa: E402
+from mm_env.vector import MarketMakingVectorEnv  # noqa: E402
 
 __version__ = "0.1.0"
 
@@ -35,6 +36,7 @@ def register_envs() -> None:
             register(
                 id=env_id,
                 entry_point="mm_env.env:MarketMakingEnv",
+                vector_entry_point="mm_env.vector:MarketMakingVectorEnv",
                 kwargs={"scenario": scenario},
                 disable_env_checker=False,
             )
@@ -48,6 +50,7 @@ __all__ = [
     "ActionMapping",
     "MarketConfig",
     "MarketMakingEnv",
+    "MarketMakingVectorEnv",
     "NotebookConfig",
     "SyntheticConfig",
     "make_config",

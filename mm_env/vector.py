@@ -1,0 +1,178 @@
+"""``MarketMakingVectorEnv``: N books stepped in one batched computation.
+
+The same :class:`~mm_env.core.Simulator` as the single env, with ``num_envs`` rows: no second
+implementation of the dynamics.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+from gymnasium import spaces
+from gymnasium.utils import seeding
+from gymnasium.vector import AutoresetMode, VectorEnv
+from gymnasium.vector.utils import batch_space
+from numpy.typing import NDArray
+
+from mm_env.actions import ActionMapping
+from mm_env.config import MarketConfig
+from mm_env.core import ACTION_CLIPPED, INFO_KEYS, N_INFO, REWARD
+from mm_env.env import make_config, make_simulator, observation_space
+
+
+class MarketMakingVectorEnv(VectorEnv):
+    """``num_envs`` independent market-making books stepped together (Gymnasium 1.x ``VectorEnv``).
+
+    ``gym.make_vec("mm_env/MarketMaking-v0", num_envs=N, vectorization_mode="vector_entry_point")``
+    returns this class; any config field can be overridden by keyword as with ``gym.make``.
+
+    Spaces: ``single_observation_space`` / ``single_action_space`` are the single env's;
+    ``observation_space`` / ``action_space`` are their ``batch_space``.
+
+    Seeding: the vector env has one generator, ``np_random``; ``reset(seed=s)`` seeds it with
+    ``s``. Every random draw is batched over the sub-envs (row i of each draw belongs to
+    sub-env i), in the single env's per-step order. So with ``num_envs=1`` and the same seed and
+    actions the trajectory is identical to the single env's; with N sub-envs each sub-env is an
+    independent episode with the single env's law (tested).
+
+    Autoreset: ``autoreset_mode`` (``AutoresetMode.NEXT_STEP``, Gymnasium's default, or
+    ``SAME_STEP``) is declared in ``metadata``. NEXT_STEP: the step after a sub-env's episode
+    ends resets that sub-env, ignores its action and returns its first observation with reward
+    0 and terminated = truncated = False. SAME_STEP: a sub-env that ends is reset in the same
+    step; the returned observation is the new episode's first, and ``info["final_obs"]`` /
+    ``info["final_info"]`` (object arrays, masked by ``"_final_obs"``/``"_final_info"``) hold the
+    ended episode's last observation and info.
+
+    ``reset(options={"reset_mask": mask})`` resets only the masked sub-envs.
+
+    Info: the single env's keys, each an array over sub-envs, with Gymnasium's ``"_key"`` masks.
+    """
+
+    metadata = {"render_modes": [], "autoreset_mode": AutoresetMode.NEXT_STEP}
+
+    def __init__(
+        self,
+        num_envs: int = 1,
+        scenario: str = "market_making",
+        config: MarketConfig | None = None,
+        autoreset_mode: AutoresetMode | str = AutoresetMode.NEXT_STEP,
+        render_mode: str | None = None,
+        **overrides: Any,
+    ) -> None:
+        if render_mode is not None:
+            raise ValueError(f"the vector env does not render (render_mode={render_mode!r})")
+        try:
+            mode = AutoresetMode(autoreset_mode)
+        except ValueError as exc:
+            raise ValueError(
+                f"autoreset_mode must be NEXT_STEP or SAME_STEP, got {autoreset_mode!r}"
+            ) from exc
+        if mode == AutoresetMode.DISABLED:
+            raise ValueError("autoreset_mode DISABLED is not supported; use NEXT_STEP or SAME_STEP")
+        self.metadata = {"render_modes": [], "autoreset_mode": mode}
+        self.autoreset_mode = mode
+        self.scenario = scenario
+        self.config = make_config(scenario, config, **overrides)
+        self._sim = make_simulator(scenario, self.config, num_envs)
+        self.num_envs = self._sim.n_envs
+        self.render_mode = None
+        self.observation_names = self._sim.names
+        self.action_mapping = ActionMapping.from_config(self.config)
+        self.single_observation_space = observation_space(self.config)
+        self.single_action_space = spaces.Box(-1.0, 1.0, (2,), np.float32)
+        self.observation_space = batch_space(self.single_observation_space, self.num_envs)
+        self.action_space = batch_space(self.single_action_space, self.num_envs)
+        self._autoreset = np.zeros(self.num_envs, dtype=bool)
+        self._started = False
+
+    @property
+    def simulator(self) -> Any:
+        return self._sim
+
+    def reset(
+        self, *, seed: int | None = None, options: dict[str, Any] | None = None
+    ) -> tuple[NDArray[Any], dict[str, Any]]:
+        if seed is not None:
+            if isinstance(seed, (list, tuple)):
+                raise ValueError(
+                    "seed must be one integer: the vector env has one generator whose batched "
+                    "draws give row i to sub-env i"
+                )
+            self._np_random, self._np_random_seed = seeding.np_random(seed)
+        mask = None
+        unknown = sorted(set(options or {}) - {"reset_mask"})
+        if unknown:
+            raise ValueError(f"unknown reset options {unknown}; known: ['reset_mask']")
+        if options and "reset_mask" in options:
+            mask = np.asarray(options["reset_mask"], dtype=bool)
+            if mask.shape != (self.num_envs,):
+                raise ValueError(f"reset_mask must have shape ({self.num_envs},), got {mask.shape}")
+        self._sim.reset(self.np_random, mask)
+        if mask is None:
+            self._autoreset[:] = False
+        else:
+            self._autoreset[mask] = False
+        self._started = True
+        return self._sim.obs.copy(), self._infos()
+
+    def step(
+        self, actions: Any
+    ) -> tuple[NDArray[Any], NDArray[np.float64], NDArray[np.bool_], NDArray[np.bool_], dict]:
+        if not self._started:
+            raise RuntimeError("call reset() before step()")
+        sim = self._sim
+        a = np.asarray(actions, dtype=np.float64)
+        if a.shape != (self.num_envs, 2):
+            raise ValueError(
+                f"actions must have shape ({self.num_envs}, 2), got shape {np.shape(actions)}"
+            )
+        terminated = np.zeros(self.num_envs, dtype=bool)
+        if self.autoreset_mode == AutoresetMode.NEXT_STEP:
+            pending = self._autoreset
+            if pending.any():
+                sim.reset(self.np_random, pending)
+                if not pending.all():  # draws are batched over all rows, reset ones included
+                    sim.step(a, self.np_random, active=~pending)
+                sim.state[pending, REWARD] = 0.0
+            else:
+                sim.step(a, self.np_random)
+            truncated = sim.truncated.copy()
+            self._autoreset = truncated.copy()
+            return sim.obs.copy(), sim.state[:, REWARD].copy(), terminated, truncated, self._infos()
+        # SAME_STEP
+        sim.step(a, self.np_random)
+        truncated = sim.truncated.copy()
+        rewards = sim.state[:, REWARD].copy()
+        if truncated.any():
+            final_obs = np.full(self.num_envs, None, dtype=object)
+            final_info = np.full(self.num_envs, None, dtype=object)
+            for i in np.flatnonzero(truncated):
+                final_obs[i] = sim.obs[i].copy()
+                final_info[i] = self._single_info(i)
+            sim.reset(self.np_random, truncated)
+            infos = self._infos()
+            infos["final_obs"], infos["_final_obs"] = final_obs, truncated.copy()
+            infos["final_info"], infos["_final_info"] = final_info, truncated.copy()
+        else:
+            infos = self._infos()
+        return sim.obs.copy(), rewards, terminated, truncated, infos
+
+    def _single_info(self, i: int) -> dict[str, Any]:
+        info: dict[str, Any] = self._sim.info(i)
+        info["action_clipped"] = bool(self._sim.state[i, ACTION_CLIPPED])
+        return info
+
+    def _infos(self) -> dict[str, Any]:
+        block = self._sim.state[:, :N_INFO].T.copy()  # one copy, then views per key
+        mask = np.ones(self.num_envs, dtype=bool)
+        infos: dict[str, Any] = {}
+        for j, key in enumerate(INFO_KEYS):
+            infos[key] = block[j]
+            infos["_" + key] = mask
+        infos["action_clipped"] = self._sim.state[:, ACTION_CLIPPED] > 0
+        infos["_action_clipped"] = mask
+        return infos
+
+    def close_extras(self, **kwargs: Any) -> None:
+        pass

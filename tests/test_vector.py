@@ -1,0 +1,178 @@
+"""The native vector env, its equivalence with the single env, and the SB3 adapter."""
+
+from __future__ import annotations
+
+import math
+import warnings
+
+import gymnasium as gym
+import numpy as np
+import pytest
+from gymnasium.vector import AutoresetMode
+
+import mm_env
+from mm_env import MarketMakingVectorEnv
+
+IDS = list(mm_env.ENV_IDS)
+
+
+@pytest.mark.parametrize("env_id", IDS)
+def test_make_vec_returns_native_vector_env_with_batched_spaces(env_id: str) -> None:
+    venv = gym.make_vec(env_id, num_envs=5, vectorization_mode="vector_entry_point", n_steps=30)
+    assert isinstance(venv.unwrapped, MarketMakingVectorEnv)
+    assert venv.metadata["autoreset_mode"] == AutoresetMode.NEXT_STEP
+    obs, info = venv.reset(seed=0)
+    assert obs.shape == (5, 3) and venv.observation_space.contains(obs)
+    assert venv.action_space.shape == (5, 2)
+    single = gym.make(env_id)
+    _, single_info = single.reset(seed=0)
+    assert set(single_info) <= set(info) and info["mid"].shape == (5,)
+
+
+@pytest.mark.parametrize("env_id", IDS)
+def test_one_sub_env_reproduces_the_single_env(env_id: str) -> None:
+    """Same seed, same actions, across an autoreset: identical trajectories."""
+    n = 40
+    single = gym.make(env_id, n_steps=n)
+    venv = gym.make_vec(env_id, num_envs=1, vectorization_mode="vector_entry_point", n_steps=n)
+    rng = np.random.default_rng(1)
+    actions = rng.uniform(-1, 1, (2 * n + 1, 2))
+    s_obs, _ = single.reset(seed=9)
+    v_obs, _ = venv.reset(seed=9)
+    np.testing.assert_array_equal(v_obs[0], s_obs)
+    for t in range(2 * n + 1):
+        if t == n:  # NEXT_STEP: this step resets the sub-env and ignores the action
+            v_obs, v_r, _, v_tr, _ = venv.step(actions[t : t + 1])
+            s_obs, _ = single.reset()
+            np.testing.assert_array_equal(v_obs[0], s_obs)
+            assert v_r[0] == 0.0 and not v_tr[0]
+            continue
+        s_obs, s_r, _, s_tr, s_info = single.step(actions[t])
+        v_obs, v_r, _, v_tr, v_info = venv.step(actions[t : t + 1])
+        np.testing.assert_array_equal(v_obs[0], s_obs)
+        assert v_r[0] == s_r and v_tr[0] == s_tr
+        for k in ("cash", "inventory", "pnl", "bid_quote", "ask_quote"):
+            assert v_info[k][0] == s_info[k]
+
+
+def test_sub_envs_have_the_single_env_law() -> None:
+    """Episode PnL and fills of 64 sub-envs vs 64 single-env episodes (other seeds): the
+    difference of means is within 4 standard errors."""
+    n, steps = 64, 300
+    action = np.array([-0.5, 0.0])
+    venv = MarketMakingVectorEnv(n, n_steps=steps)
+    venv.reset(seed=100)
+    for _ in range(steps):
+        _, _, _, _, info = venv.step(np.tile(action, (n, 1)))
+    v_pnl, v_fills = info["pnl"], info["n_fills"]
+    s_pnl, s_fills = [], []
+    env = gym.make("mm_env/MarketMaking-v0", n_steps=steps)
+    for seed in range(n):
+        env.reset(seed=seed)
+        for _ in range(steps):
+            _, _, _, _, sinfo = env.step(action)
+        s_pnl.append(sinfo["pnl"])
+        s_fills.append(sinfo["n_fills"])
+    for a, b in ((v_pnl, np.array(s_pnl)), (v_fills, np.array(s_fills))):
+        se = math.sqrt(a.var(ddof=1) / n + b.var(ddof=1) / n)
+        assert abs(a.mean() - b.mean()) < 4 * se, (a.mean(), b.mean(), se)
+    assert len(np.unique(v_pnl)) == n  # sub-envs are not copies of each other
+
+
+def test_same_step_autoreset_gives_final_obs_and_info() -> None:
+    venv = MarketMakingVectorEnv(3, autoreset_mode=AutoresetMode.SAME_STEP, n_steps=4)
+    assert venv.metadata["autoreset_mode"] == AutoresetMode.SAME_STEP
+    venv.reset(seed=0)
+    for _ in range(3):
+        venv.step(np.zeros((3, 2)))
+    obs, _, _, trunc, info = venv.step(np.zeros((3, 2)))
+    assert trunc.all() and info["_final_obs"].all()
+    assert all(fi["step"] == 4.0 for fi in info["final_info"])
+    assert (info["step"] == 0).all()  # already reset
+    obs2, _, _, trunc2, _ = venv.step(np.zeros((3, 2)))
+    assert not trunc2.any()
+
+
+def test_reset_mask_and_bad_inputs() -> None:
+    venv = MarketMakingVectorEnv(4, n_steps=50)
+    venv.reset(seed=0)
+    for _ in range(5):
+        venv.step(np.zeros((4, 2)))
+    _, info = venv.reset(options={"reset_mask": np.array([True, False, True, False])})
+    np.testing.assert_array_equal(info["step"], [0, 5, 0, 5])
+    with pytest.raises(ValueError, match="reset_mask"):
+        venv.reset(options={"reset_mask": np.ones(3, bool)})
+    with pytest.raises(ValueError, match="unknown reset options"):
+        venv.reset(options={"bogus": 1})
+    bad = np.zeros((4, 2))
+    bad[2, 1] = np.nan
+    with pytest.raises(ValueError, match="env 2, entry 1"):
+        venv.step(bad)
+    with pytest.raises(ValueError, match="shape"):
+        venv.step(np.zeros((3, 2)))
+    with pytest.raises(ValueError, match="autoreset_mode"):
+        MarketMakingVectorEnv(2, autoreset_mode="sometimes")
+
+
+@pytest.mark.parametrize("env_id", IDS)
+def test_gymnasium_sync_and_async_vector_envs_still_work(env_id: str) -> None:
+    for mode in ("sync", "async"):
+        venv = gym.make_vec(env_id, num_envs=2, vectorization_mode=mode, n_steps=10)
+        venv.reset(seed=0)
+        for _ in range(12):
+            obs, r, te, tr, info = venv.step(venv.action_space.sample())
+        assert obs.shape == (2, 3)
+        venv.close()
+
+
+# ---- stable-baselines3 -----------------------------------------------------------------------
+def test_sb3_adapter_contract() -> None:
+    from mm_env.sb3 import make_sb3_vec_env
+
+    venv = make_sb3_vec_env("mm_env/MarketMaking-v0", n_envs=3, seed=5, n_steps=4)
+    obs = venv.reset()
+    assert obs.shape == (3, 3)
+    assert venv.get_attr("render_mode") == [None] * 3 and venv.render_mode is None
+    assert venv.get_attr("observation_names", indices=[0])[0][0] == "imbalance"
+    for t in range(4):
+        obs, rewards, dones, infos = venv.step(np.zeros((3, 2)))
+        assert isinstance(infos, list) and len(infos) == 3 and rewards.dtype == np.float32
+    assert dones.all()
+    for info in infos:
+        assert info["TimeLimit.truncated"] is True
+        assert info["terminal_observation"].shape == (3,)
+        assert info["step"] == 4.0
+    venv.set_attr("foo", 1)
+    assert venv.get_attr("foo") == [1, 1, 1]
+    with pytest.raises(ValueError, match="every sub-env"):
+        venv.set_attr("foo", 2, indices=[0])
+    assert venv.env_is_wrapped(gym.Wrapper) == [False] * 3
+    # seeding reproduces
+    a = make_sb3_vec_env(n_envs=2, seed=1, n_steps=10)
+    b = make_sb3_vec_env(n_envs=2, seed=1, n_steps=10)
+    np.testing.assert_array_equal(a.reset(), b.reset())
+    np.testing.assert_array_equal(a.step(np.ones((2, 2)))[0], b.step(np.ones((2, 2)))[0])
+    with pytest.raises(ValueError, match="unknown env id"):
+        make_sb3_vec_env("CartPole-v1")
+
+
+def test_ppo_trains_on_adapter_with_vecnormalize_and_vecmonitor_and_evaluates_baseline() -> None:
+    from stable_baselines3 import PPO
+    from stable_baselines3.common.evaluation import evaluate_policy
+    from stable_baselines3.common.vec_env import VecMonitor, VecNormalize
+
+    from baselines import SkewBaseline
+    from mm_env.sb3 import make_sb3_vec_env
+
+    venv = VecNormalize(VecMonitor(make_sb3_vec_env(n_envs=8, seed=0, n_steps=100)))
+    model = PPO("MlpPolicy", venv, n_steps=64, batch_size=128, n_epochs=2, seed=0, verbose=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", UserWarning)
+        model.learn(2048)
+    assert model.num_timesteps >= 2048
+    eval_env = VecMonitor(make_sb3_vec_env(n_envs=4, seed=1, n_steps=100))
+    policy = SkewBaseline.for_env(eval_env.venv.venv)
+    rewards, lengths = evaluate_policy(
+        policy, eval_env, n_eval_episodes=8, return_episode_rewards=True
+    )
+    assert len(rewards) == 8 and set(lengths) == {100}
