@@ -71,6 +71,9 @@ INFO_KEYS: tuple[str, ...] = (
     "step",
 )
 
+#: batches of at least this many rows are stepped by the kernels' multi-threaded build
+PARALLEL_MIN_ROWS = 256
+
 # ---- common parameter vector -----------------------------------------------------------------
 P_N_STEPS = 0
 P_MAX_INV = 1
@@ -118,10 +121,10 @@ def _action_to_spread_skew(a0: Any, a1: Any, m_lo: float, m_hi: float, max_skew:
     return m_lo + 0.5 * (c0 + 1.0) * (m_hi - m_lo), c1 * max_skew
 
 
-action_to_spread_skew = njit(cache=True)(_action_to_spread_skew)
+action_to_spread_skew = njit(cache=True, inline="always")(_action_to_spread_skew)
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def quotes_from_action(
     state: NDArray[np.float64], i: int, a0: float, a1: float, params: NDArray[np.float64]
 ) -> tuple[float, float]:
@@ -143,19 +146,19 @@ def quotes_from_action(
 
 
 # ---- fills and accounting --------------------------------------------------------------------
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def buy_capacity(state: NDArray[np.float64], i: int, params: NDArray[np.float64]) -> float:
     """How much more row ``i`` may buy this step without exceeding the inventory limit."""
     return max(params[P_MAX_INV] - state[i, INVENTORY] - state[i, BID_FILL], 0.0)
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def sell_capacity(state: NDArray[np.float64], i: int, params: NDArray[np.float64]) -> float:
     """How much more row ``i`` may sell this step without exceeding the inventory limit."""
     return max(params[P_MAX_INV] + state[i, INVENTORY] - state[i, ASK_FILL], 0.0)
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def fill_bid(
     state: NDArray[np.float64], i: int, qty: float, price: float, params: NDArray[np.float64]
 ) -> float:
@@ -174,7 +177,7 @@ def fill_bid(
     return q
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def fill_ask(
     state: NDArray[np.float64], i: int, qty: float, price: float, params: NDArray[np.float64]
 ) -> float:
@@ -189,7 +192,7 @@ def fill_ask(
     return q
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def begin_step(
     state: NDArray[np.float64],
     i: int,
@@ -209,7 +212,7 @@ def begin_step(
     state[i, ASK_FILL] = 0.0
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def settle(state: NDArray[np.float64], i: int, params: NDArray[np.float64]) -> bool:
     """Close row ``i``'s step: inventory, mark-to-market PnL, reward. Returns ``truncated``.
 
@@ -231,7 +234,7 @@ def settle(state: NDArray[np.float64], i: int, params: NDArray[np.float64]) -> b
     return done
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def imbalance_of(bid_sizes: NDArray[np.float64], ask_sizes: NDArray[np.float64], k: int) -> float:
     """(sum of the first k bid sizes - same for asks) / (their total + 1e-9), in [-1, 1].
 
@@ -245,7 +248,7 @@ def imbalance_of(bid_sizes: NDArray[np.float64], ask_sizes: NDArray[np.float64],
     return (b - a) / (b + a + 1e-9)
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def write_observation(
     obs: Any,
     i: int,

@@ -134,7 +134,7 @@ def test_sb3_adapter_contract() -> None:
     assert obs.shape == (3, 3)
     assert venv.get_attr("render_mode") == [None] * 3 and venv.render_mode is None
     assert venv.get_attr("observation_names", indices=[0])[0][0] == "imbalance"
-    for t in range(4):
+    for _ in range(4):
         obs, rewards, dones, infos = venv.step(np.zeros((3, 2)))
         assert isinstance(infos, list) and len(infos) == 3 and rewards.dtype == np.float32
     assert dones.all()

@@ -13,7 +13,7 @@ Touch comparisons (the notebook's ``qb >= bids_t[0]``) accept a quote within
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
+from numba import njit, prange
 from numpy.typing import NDArray
 
 from mm_env.config import NotebookConfig
@@ -22,6 +22,7 @@ from mm_env.core import (
     BID_QUOTE,
     N_COMMON_PARAMS,
     P_TOL,
+    PARALLEL_MIN_ROWS,
     STEP,
     Simulator,
     begin_step,
@@ -40,8 +41,9 @@ P_PASSIVE_FRACTION = N_COMMON_PARAMS + 2
 P_PASSIVE_CAP = N_COMMON_PARAMS + 3
 
 
-@njit(cache=True)
-def notebook_step(
+@njit(cache=True, inline="always")
+def _notebook_step_row(
+    i: int,
     state: NDArray[np.float64],
     mid_path: NDArray[np.float64],
     half_spread_path: NDArray[np.float64],
@@ -52,54 +54,114 @@ def notebook_step(
     depths: NDArray[np.int64],
     obs: NDArray[np.float64],
     truncated: NDArray[np.bool_],
-    active: NDArray[np.bool_],
 ) -> None:
     n_levels = sizes.shape[0]
     n_steps = mid_path.shape[1]
     tol = params[P_TOL]
+    t = int(state[i, STEP])
+    mid = mid_path[i, t]
+    sb = half_spread_path[i, t]
+    best_bid = mid - sb  # the notebook's bids[t, 0] = mid - (0 + 1) * spread_base
+    best_ask = mid + sb
+    imb = imbalance_of(sizes, sizes, n_levels)  # identical sides: exactly 0, as in the notebook
+    begin_step(state, i, mid, best_bid, best_ask, 2.0 * sb, imb)
+    qb, qa = quotes_from_action(state, i, actions[i, 0], actions[i, 1], params)
+    state[i, BID_QUOTE] = qb
+    state[i, ASK_QUOTE] = qa
+    # simulate_fills: two arrivals, then passive fills, then market orders
+    lam = params[P_MO_RATE]
+    takes_buy = uniforms[i, 0] < lam * (1.0 + max(0.0, -imb)) * 0.5
+    takes_sell = uniforms[i, 1] < lam * (1.0 + max(0.0, imb)) * 0.5
+    bid_on_touch = qb >= best_bid - tol
+    ask_on_touch = qa <= best_ask + tol
+    passive = min(params[P_PASSIVE_FRACTION] * sizes[0], params[P_PASSIVE_CAP])
+    if bid_on_touch:
+        fill_bid(state, i, passive, qb, params)
+    if ask_on_touch:
+        fill_ask(state, i, passive, qa, params)
+    if takes_buy and ask_on_touch:
+        fill_ask(state, i, params[P_MO_SIZE], qa, params)
+    if takes_sell and bid_on_touch:
+        fill_bid(state, i, params[P_MO_SIZE], qb, params)
+    truncated[i] = settle(state, i, params)
+    # the next book (the last one is shown again after the final step)
+    tn = min(t + 1, n_steps - 1)
+    write_observation(
+        obs,
+        i,
+        state,
+        imb,
+        2.0 * half_spread_path[i, tn],
+        mid_path[i, tn],
+        sizes,
+        sizes,
+        depths,
+        params,
+    )
+
+
+@njit(cache=True)
+def notebook_step(
+    state,
+    mid_path,
+    half_spread_path,
+    sizes,
+    params,
+    actions,
+    uniforms,
+    depths,
+    obs,
+    truncated,
+    active,
+):
+    """Step every active row (serial; for small batches and the single env)."""
     for i in range(state.shape[0]):
-        if not active[i]:
-            continue
-        t = int(state[i, STEP])
-        mid = mid_path[i, t]
-        sb = half_spread_path[i, t]
-        best_bid = mid - sb  # the notebook's bids[t, 0] = mid - (0 + 1) * spread_base
-        best_ask = mid + sb
-        imb = imbalance_of(sizes, sizes, n_levels)  # identical sides: exactly 0, as in the notebook
-        begin_step(state, i, mid, best_bid, best_ask, 2.0 * sb, imb)
-        qb, qa = quotes_from_action(state, i, actions[i, 0], actions[i, 1], params)
-        state[i, BID_QUOTE] = qb
-        state[i, ASK_QUOTE] = qa
-        # simulate_fills: two arrivals, then passive fills, then market orders
-        lam = params[P_MO_RATE]
-        takes_buy = uniforms[i, 0] < lam * (1.0 + max(0.0, -imb)) * 0.5
-        takes_sell = uniforms[i, 1] < lam * (1.0 + max(0.0, imb)) * 0.5
-        bid_on_touch = qb >= best_bid - tol
-        ask_on_touch = qa <= best_ask + tol
-        passive = min(params[P_PASSIVE_FRACTION] * sizes[0], params[P_PASSIVE_CAP])
-        if bid_on_touch:
-            fill_bid(state, i, passive, qb, params)
-        if ask_on_touch:
-            fill_ask(state, i, passive, qa, params)
-        if takes_buy and ask_on_touch:
-            fill_ask(state, i, params[P_MO_SIZE], qa, params)
-        if takes_sell and bid_on_touch:
-            fill_bid(state, i, params[P_MO_SIZE], qb, params)
-        truncated[i] = settle(state, i, params)
-        # the next book (the last one is shown again after the final step)
-        tn = min(t + 1, n_steps - 1)
-        write_observation(
-            obs,
-            i,
-            state,
-            imb,
-            2.0 * half_spread_path[i, tn],
-            mid_path[i, tn],
-            sizes,
-            sizes,
-            depths,
-            params,
-        )
+        if active[i]:
+            _notebook_step_row(
+                i,
+                state,
+                mid_path,
+                half_spread_path,
+                sizes,
+                params,
+                actions,
+                uniforms,
+                depths,
+                obs,
+                truncated,
+            )
+
+
+@njit(cache=True, parallel=True)
+def notebook_step_parallel(
+    state,
+    mid_path,
+    half_spread_path,
+    sizes,
+    params,
+    actions,
+    uniforms,
+    depths,
+    obs,
+    truncated,
+    active,
+):
+    """Step every active row on all cores (rows are independent)."""
+    for i in prange(state.shape[0]):
+        if active[i]:
+            _notebook_step_row(
+                i,
+                state,
+                mid_path,
+                half_spread_path,
+                sizes,
+                params,
+                actions,
+                uniforms,
+                depths,
+                obs,
+                truncated,
+            )
 
 
 @njit(cache=True)
@@ -163,7 +225,8 @@ class NotebookSimulator(Simulator):
         self, actions: NDArray[np.float64], rng: np.random.Generator, active: NDArray[np.bool_]
     ) -> None:
         uniforms = rng.random((self.n_envs, 2))  # buyer arrival, then seller arrival
-        notebook_step(
+        kernel = notebook_step_parallel if self.n_envs >= PARALLEL_MIN_ROWS else notebook_step
+        kernel(
             self.state,
             self.mid_path,
             self.half_spread_path,

@@ -17,8 +17,8 @@ Quotes are rounded away from the mid to the tick grid (bid down, ask up), made p
 at or above the best ask moves to one tick below it, and vice versa), and our ask is kept at
 least one tick above our bid.
 
-Random contract: per step and row, 10 uniforms then 4 standard normals, drawn as two arrays
-``rng.random((n, 10))`` and ``rng.standard_normal((n, 4))``; at reset, per row, 2 * n_levels
+Random contract: per step and row, 6 uniforms then 2 standard normals, drawn as two arrays
+``rng.random((n, 6))`` and ``rng.standard_normal((n, 2))``; at reset, per row, 2 * n_levels
 standard normals for the initial level sizes.
 """
 
@@ -27,7 +27,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from numba import njit
+from numba import njit, prange
 from numpy.typing import NDArray
 
 from mm_env.config import SyntheticConfig
@@ -38,6 +38,7 @@ from mm_env.core import (
     N_COMMON_PARAMS,
     P_ORDER_SIZE,
     P_TOL,
+    PARALLEL_MIN_ROWS,
     Simulator,
     begin_step,
     buy_capacity,
@@ -71,18 +72,21 @@ P_MO_SIZE = N_COMMON_PARAMS + 7
 P_IMPROVE = N_COMMON_PARAMS + 8
 P_IMPROVE_SIZE = N_COMMON_PARAMS + 9
 P_MIN_SIZE = N_COMMON_PARAMS + 10
+P_LOG_BEST_SIZE = N_COMMON_PARAMS + 11
+P_LOG_DEEP_SIZE = N_COMMON_PARAMS + 12
 
-# columns of the per-step uniforms and normals
-U_BUY, U_SELL, U_BUY_SIZE, U_SELL_SIZE, U_BID_LEVEL, U_ASK_LEVEL = 0, 1, 2, 3, 4, 5
-U_BID_IMPROVE, U_ASK_IMPROVE, U_BID_IMPROVE_SIZE, U_ASK_IMPROVE_SIZE = 6, 7, 8, 9
-N_UNIFORMS = 10
-Z_BID_BEST, Z_ASK_BEST, Z_BID_DEEP, Z_ASK_DEEP = 0, 1, 2, 3
-N_NORMALS = 4
+# columns of the per-step uniforms and normals. An event's uniform u < p also gives its size:
+# given the event, u / p is uniform on [0, 1), so no second draw is needed.
+U_BUY, U_SELL, U_BID_LEVEL, U_ASK_LEVEL, U_BID_IMPROVE, U_ASK_IMPROVE = 0, 1, 2, 3, 4, 5
+N_UNIFORMS = 6
+Z_BID_BEST, Z_ASK_BEST = 0, 1
+N_NORMALS = 2
+SQRT3 = math.sqrt(3.0)
 
 EMPTY = 1e-12  # a level with less than this is empty
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def queue_ahead(sizes: NDArray[np.float64], level: int, same_price: bool, previous: float) -> float:
     """Displayed size ahead of our quote at ``level`` (negative: improving, so nothing ahead)."""
     if level < 0:
@@ -94,7 +98,7 @@ def queue_ahead(sizes: NDArray[np.float64], level: int, same_price: bool, previo
     return sizes[level]
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def sweep(
     sizes: NDArray[np.float64], level: int, ahead: float, our_size: float, volume: float
 ) -> tuple[float, float]:
@@ -125,7 +129,7 @@ def sweep(
     return ours, ahead
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def drop_empty_levels(sizes: NDArray[np.float64], fresh_size: float) -> int:
     """Drop emptied leading levels, shift the rest forward, refill the back; returns the count."""
     n = sizes.shape[0]
@@ -140,16 +144,24 @@ def drop_empty_levels(sizes: NDArray[np.float64], fresh_size: float) -> int:
     return d
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def revert_log_size(
-    size: float, target: float, persistence: float, vol: float, z: float, floor: float
+    size: float, log_target: float, persistence: float, vol: float, z: float, floor: float
 ) -> float:
     """One step of log-size reversion: log s += (1 - persistence)(log target - log s) + vol z."""
-    s = max(size, floor)
-    return math.exp(math.log(s) + (1.0 - persistence) * (math.log(target) - math.log(s)) + vol * z)
+    log_s = math.log(max(size, floor))
+    return math.exp(log_s + (1.0 - persistence) * (log_target - log_s) + vol * z)
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
+def split_uniform(u: float, n: int) -> tuple[int, float]:
+    """A uniform on [0, 1) as (cell index in 0..n-1, uniform position inside the cell)."""
+    x = u * n
+    k = min(int(x), n - 1)
+    return k, x - k
+
+
+@njit(cache=True, inline="always")
 def improve(sizes: NDArray[np.float64], new_size: float) -> None:
     """A new best level one tick better: shift levels back by one, the last one drops out."""
     for j in range(sizes.shape[0] - 1, 0, -1):
@@ -157,7 +169,7 @@ def improve(sizes: NDArray[np.float64], new_size: float) -> None:
     sizes[0] = new_size
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def synthetic_observe(
     state: NDArray[np.float64],
     i: int,
@@ -184,8 +196,9 @@ def synthetic_observe(
     )
 
 
-@njit(cache=True)
-def synthetic_step(
+@njit(cache=True, inline="always")
+def _synthetic_step_row(
+    i: int,
     state: NDArray[np.float64],
     bid_sizes: NDArray[np.float64],
     ask_sizes: NDArray[np.float64],
@@ -196,89 +209,109 @@ def synthetic_step(
     depths: NDArray[np.int64],
     obs: NDArray[np.float64],
     truncated: NDArray[np.bool_],
-    active: NDArray[np.bool_],
 ) -> None:
     tick = params[P_TICK]
     tol_ticks = params[P_TOL] / tick
     n_levels = bid_sizes.shape[1]
     floor = params[P_MIN_SIZE]
+    bs = bid_sizes[i]
+    asz = ask_sizes[i]
+    bt = state[i, BID_TICKS]
+    at = state[i, ASK_TICKS]
+    # deeper-level churn: one uniform picks the level (1..L-1); its position inside that
+    # level's cell, uniform on [0, 1), gives the shock, sqrt(3) * size_vol * (2 f - 1)
+    # (mean 0, std size_vol), also used for levels refilled at the back of the book
+    jb, fb = split_uniform(u[i, U_BID_LEVEL], n_levels - 1)
+    ja, fa = split_uniform(u[i, U_ASK_LEVEL], n_levels - 1)
+    bid_deep_shock = SQRT3 * params[P_SIZE_VOL] * (2.0 * fb - 1.0)
+    ask_deep_shock = SQRT3 * params[P_SIZE_VOL] * (2.0 * fa - 1.0)
+    jb += 1
+    ja += 1
+    imb = imbalance_of(bs, asz, 1)
+    begin_step(state, i, 0.5 * (bt + at) * tick, bt * tick, at * tick, (at - bt) * tick, imb)
+    qb, qa = quotes_from_action(state, i, actions[i, 0], actions[i, 1], params)
+    # the tick grid (away from the mid), post-only, and never crossing ourselves
+    qb_t = min(math.floor(qb / tick + tol_ticks), at - 1.0)
+    qa_t = max(math.ceil(qa / tick - tol_ticks), bt + 1.0)
+    if qa_t <= qb_t:
+        qa_t = qb_t + 1.0
+    state[i, BID_QUOTE] = qb_t * tick
+    state[i, ASK_QUOTE] = qa_t * tick
+    bid_level = int(bt - qb_t)
+    ask_level = int(qa_t - at)
+    bid_ahead = queue_ahead(bs, bid_level, qb_t == state[i, OUR_BID_TICKS], state[i, BID_AHEAD])
+    ask_ahead = queue_ahead(asz, ask_level, qa_t == state[i, OUR_ASK_TICKS], state[i, ASK_AHEAD])
+    bid_size = min(params[P_ORDER_SIZE], buy_capacity(state, i, params))
+    ask_size = min(params[P_ORDER_SIZE], sell_capacity(state, i, params))
+    bid_left = bid_size
+    ask_left = ask_size
+    # 1. market orders, buyer first, at imbalance-dependent rates; exponential sizes
+    rate = params[P_MO_RATE]
+    sens = params[P_MO_SENS]
+    p_buy = rate * (1.0 + sens * imb)
+    if u[i, U_BUY] < p_buy:
+        volume = -params[P_MO_SIZE] * math.log(1.0 - u[i, U_BUY] / p_buy)
+        ours, ask_ahead = sweep(asz, ask_level, ask_ahead, ask_size, volume)
+        ask_left -= fill_ask(state, i, ours, qa_t * tick, params)
+        at += drop_empty_levels(asz, params[P_DEEP_SIZE] * math.exp(ask_deep_shock))
+    p_sell = rate * (1.0 - sens * imb)
+    if u[i, U_SELL] < p_sell:
+        volume = -params[P_MO_SIZE] * math.log(1.0 - u[i, U_SELL] / p_sell)
+        ours, bid_ahead = sweep(bs, bid_level, bid_ahead, bid_size, volume)
+        bid_left -= fill_bid(state, i, ours, qb_t * tick, params)
+        bt -= drop_empty_levels(bs, params[P_DEEP_SIZE] * math.exp(bid_deep_shock))
+    # 2. limit-order flow: best sizes and one deeper level revert in log; the spread narrows
+    persist = params[P_PERSIST]
+    vol = params[P_SIZE_VOL]
+    log_best = params[P_LOG_BEST_SIZE]
+    log_deep = params[P_LOG_DEEP_SIZE]
+    bs[0] = revert_log_size(bs[0], log_best, persist, vol, z[i, Z_BID_BEST], floor)
+    asz[0] = revert_log_size(asz[0], log_best, persist, vol, z[i, Z_ASK_BEST], floor)
+    if n_levels > 1:
+        bs[jb] = revert_log_size(bs[jb], log_deep, persist, 1.0, bid_deep_shock, floor)
+        asz[ja] = revert_log_size(asz[ja], log_deep, persist, 1.0, ask_deep_shock, floor)
+    p_imp = params[P_IMPROVE]
+    if at - bt > 1.0 and u[i, U_BID_IMPROVE] < p_imp:
+        size = -params[P_IMPROVE_SIZE] * math.log(1.0 - u[i, U_BID_IMPROVE] / p_imp)
+        improve(bs, max(size, floor))
+        bt += 1.0
+    if at - bt > 1.0 and u[i, U_ASK_IMPROVE] < p_imp:
+        size = -params[P_IMPROVE_SIZE] * math.log(1.0 - u[i, U_ASK_IMPROVE] / p_imp)
+        improve(asz, max(size, floor))
+        at -= 1.0
+    state[i, BID_TICKS] = bt
+    state[i, ASK_TICKS] = at
+    # what rests after the step (a fully filled order leaves nothing, and no queue position)
+    state[i, OUR_BID_TICKS] = qb_t if bid_left > EMPTY else math.nan
+    state[i, OUR_ASK_TICKS] = qa_t if ask_left > EMPTY else math.nan
+    state[i, BID_AHEAD] = bid_ahead
+    state[i, ASK_AHEAD] = ask_ahead
+    truncated[i] = settle(state, i, params)
+    synthetic_observe(state, i, bs, asz, params, depths, obs)
+
+
+@njit(cache=True)
+def synthetic_step(
+    state, bid_sizes, ask_sizes, params, actions, u, z, depths, obs, truncated, active
+):
+    """Step every active row (serial; for small batches and the single env)."""
     for i in range(state.shape[0]):
-        if not active[i]:
-            continue
-        bs = bid_sizes[i]
-        asz = ask_sizes[i]
-        bt = state[i, BID_TICKS]
-        at = state[i, ASK_TICKS]
-        imb = imbalance_of(bs, asz, 1)
-        begin_step(state, i, 0.5 * (bt + at) * tick, bt * tick, at * tick, (at - bt) * tick, imb)
-        qb, qa = quotes_from_action(state, i, actions[i, 0], actions[i, 1], params)
-        # the tick grid (away from the mid), post-only, and never crossing ourselves
-        qb_t = min(math.floor(qb / tick + tol_ticks), at - 1.0)
-        qa_t = max(math.ceil(qa / tick - tol_ticks), bt + 1.0)
-        if qa_t <= qb_t:
-            qa_t = qb_t + 1.0
-        state[i, BID_QUOTE] = qb_t * tick
-        state[i, ASK_QUOTE] = qa_t * tick
-        bid_level = int(bt - qb_t)
-        ask_level = int(qa_t - at)
-        bid_ahead = queue_ahead(bs, bid_level, qb_t == state[i, OUR_BID_TICKS], state[i, BID_AHEAD])
-        ask_ahead = queue_ahead(
-            asz, ask_level, qa_t == state[i, OUR_ASK_TICKS], state[i, ASK_AHEAD]
-        )
-        bid_size = min(params[P_ORDER_SIZE], buy_capacity(state, i, params))
-        ask_size = min(params[P_ORDER_SIZE], sell_capacity(state, i, params))
-        bid_left = bid_size
-        ask_left = ask_size
-        # 1. market orders, buyer first, at imbalance-dependent rates; exponential sizes
-        rate = params[P_MO_RATE]
-        sens = params[P_MO_SENS]
-        if u[i, U_BUY] < rate * (1.0 + sens * imb):
-            volume = -params[P_MO_SIZE] * math.log(1.0 - u[i, U_BUY_SIZE])
-            ours, ask_ahead = sweep(asz, ask_level, ask_ahead, ask_size, volume)
-            ask_left -= fill_ask(state, i, ours, qa_t * tick, params)
-            at += drop_empty_levels(
-                asz, params[P_DEEP_SIZE] * math.exp(params[P_SIZE_VOL] * z[i, Z_ASK_DEEP])
+        if active[i]:
+            _synthetic_step_row(
+                i, state, bid_sizes, ask_sizes, params, actions, u, z, depths, obs, truncated
             )
-        if u[i, U_SELL] < rate * (1.0 - sens * imb):
-            volume = -params[P_MO_SIZE] * math.log(1.0 - u[i, U_SELL_SIZE])
-            ours, bid_ahead = sweep(bs, bid_level, bid_ahead, bid_size, volume)
-            bid_left -= fill_bid(state, i, ours, qb_t * tick, params)
-            bt -= drop_empty_levels(
-                bs, params[P_DEEP_SIZE] * math.exp(params[P_SIZE_VOL] * z[i, Z_BID_DEEP])
+
+
+@njit(cache=True, parallel=True)
+def synthetic_step_parallel(
+    state, bid_sizes, ask_sizes, params, actions, u, z, depths, obs, truncated, active
+):
+    """Step every active row on all cores (rows are independent)."""
+    for i in prange(state.shape[0]):
+        if active[i]:
+            _synthetic_step_row(
+                i, state, bid_sizes, ask_sizes, params, actions, u, z, depths, obs, truncated
             )
-        # 2. limit-order flow: best sizes and one deeper level revert in log; the spread narrows
-        persist = params[P_PERSIST]
-        vol = params[P_SIZE_VOL]
-        bs[0] = revert_log_size(bs[0], params[P_BEST_SIZE], persist, vol, z[i, Z_BID_BEST], floor)
-        asz[0] = revert_log_size(asz[0], params[P_BEST_SIZE], persist, vol, z[i, Z_ASK_BEST], floor)
-        if n_levels > 1:
-            jb = 1 + int(u[i, U_BID_LEVEL] * (n_levels - 1))
-            ja = 1 + int(u[i, U_ASK_LEVEL] * (n_levels - 1))
-            bs[jb] = revert_log_size(
-                bs[jb], params[P_DEEP_SIZE], persist, vol, z[i, Z_BID_DEEP], floor
-            )
-            asz[ja] = revert_log_size(
-                asz[ja], params[P_DEEP_SIZE], persist, vol, z[i, Z_ASK_DEEP], floor
-            )
-        if at - bt > 1.0 and u[i, U_BID_IMPROVE] < params[P_IMPROVE]:
-            improve(
-                bs, max(-params[P_IMPROVE_SIZE] * math.log(1.0 - u[i, U_BID_IMPROVE_SIZE]), floor)
-            )
-            bt += 1.0
-        if at - bt > 1.0 and u[i, U_ASK_IMPROVE] < params[P_IMPROVE]:
-            improve(
-                asz, max(-params[P_IMPROVE_SIZE] * math.log(1.0 - u[i, U_ASK_IMPROVE_SIZE]), floor)
-            )
-            at -= 1.0
-        state[i, BID_TICKS] = bt
-        state[i, ASK_TICKS] = at
-        # what rests after the step (a fully filled order leaves nothing, and no queue position)
-        state[i, OUR_BID_TICKS] = qb_t if bid_left > EMPTY else math.nan
-        state[i, OUR_ASK_TICKS] = qa_t if ask_left > EMPTY else math.nan
-        state[i, BID_AHEAD] = bid_ahead
-        state[i, ASK_AHEAD] = ask_ahead
-        truncated[i] = settle(state, i, params)
-        synthetic_observe(state, i, bs, asz, params, depths, obs)
 
 
 @njit(cache=True)
@@ -327,6 +360,8 @@ class SyntheticSimulator(Simulator):
             c.improve_prob,
             c.improve_size_mean,
             c.min_level_size,
+            math.log(c.best_size_mean),
+            math.log(c.deep_size_mean),
         ]
 
     def _reset_rows(self, rows: NDArray[np.intp], rng: np.random.Generator) -> None:
@@ -351,7 +386,8 @@ class SyntheticSimulator(Simulator):
     ) -> None:
         u = rng.random((self.n_envs, N_UNIFORMS))
         z = rng.standard_normal((self.n_envs, N_NORMALS))
-        synthetic_step(
+        kernel = synthetic_step_parallel if self.n_envs >= PARALLEL_MIN_ROWS else synthetic_step
+        kernel(
             self.state,
             self.bid_sizes,
             self.ask_sizes,

@@ -1,0 +1,67 @@
+"""Vector-env speed: env-steps per second of the native vector env at several N, beside
+gymnasium's ``CartPoleVectorEnv`` at the same N measured in the same run, and memory per
+sub-env. Target: N=1024 >= 0.5x CartPoleVectorEnv.
+
+Actions are pre-drawn (the policy costs nothing); each figure is the best of ``--repeats`` runs
+of ``--seconds`` seconds at most. Memory per sub-env is the simulator's arrays (state, book,
+observation) divided by N.
+
+    python benchmarks/bench_vector.py [--sizes 1 64 1024 8192] [--repeats 3]
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+
+import gymnasium as gym
+import numpy as np
+from gymnasium.envs.classic_control.cartpole import CartPoleVectorEnv
+
+import mm_env
+from mm_env import MarketMakingVectorEnv
+
+
+def rate(venv, n_envs: int, seconds: float, repeats: int) -> float:
+    rng = np.random.default_rng(0)
+    actions = [venv.action_space.sample() for _ in range(16)] if hasattr(venv, "single_action_space") and isinstance(venv.single_action_space, gym.spaces.Discrete) else [rng.uniform(-1, 1, (n_envs, 2)).astype(np.float32) for _ in range(16)]
+    venv.reset(seed=0)
+    venv.step(actions[0])
+    best = 0.0
+    for _ in range(repeats):
+        steps = 0
+        start = time.perf_counter()
+        while True:
+            for a in actions:
+                venv.step(a)
+            steps += len(actions)
+            elapsed = time.perf_counter() - start
+            if elapsed > seconds or steps >= 200_000:
+                break
+        best = max(best, steps * n_envs / elapsed)
+    return best
+
+
+def sim_bytes(venv: MarketMakingVectorEnv) -> int:
+    sim = venv.simulator
+    return sum(v.nbytes for v in vars(sim).values() if isinstance(v, np.ndarray))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--sizes", type=int, nargs="+", default=[1, 64, 1024, 8192])
+    parser.add_argument("--seconds", type=float, default=1.0)
+    parser.add_argument("--repeats", type=int, default=3)
+    args = parser.parse_args()
+    print(f"{'N':>6} {'env':28} {'env-steps/s':>14} {'x CartPoleVectorEnv':>20} {'bytes/sub-env':>14}")
+    for n in args.sizes:
+        ref = rate(CartPoleVectorEnv(num_envs=n), n, args.seconds, args.repeats)
+        print(f"{n:6d} {'CartPoleVectorEnv':28} {ref:14,.0f} {1.0:20.2f} {'':>14}")
+        for env_id, scenario in mm_env.ENV_IDS.items():
+            venv = MarketMakingVectorEnv(n, scenario)
+            sps = rate(venv, n, args.seconds, args.repeats)
+            print(f"{n:6d} {env_id:28} {sps:14,.0f} {sps / ref:20.2f} {sim_bytes(venv) / n:14,.0f}")
+
+
+if __name__ == "__main__":
+    main()
