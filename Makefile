@@ -14,6 +14,7 @@ $(STAMP): pyproject.toml constraints.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PIP) install --quiet --upgrade pip
 	$(PIP) install --quiet -c constraints.txt -e '.[train,dev]'
+	$(PY) -m mm_env.warmup
 	touch $(STAMP)
 
 demo: $(STAMP)
@@ -27,6 +28,8 @@ test-slow: $(STAMP)
 
 bench: $(STAMP)
 	$(PY) benchmarks/bench_env.py
+	$(PY) benchmarks/bench_vector.py
+	$(PY) benchmarks/bench_ppo.py
 
 lint: $(STAMP)
 	$(PY) -m ruff check mm_env baselines train tests benchmarks

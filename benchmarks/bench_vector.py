@@ -2,11 +2,12 @@
 gymnasium's ``CartPoleVectorEnv`` at the same N measured in the same run, and memory per
 sub-env. Target: N=1024 >= 0.5x CartPoleVectorEnv.
 
-Actions are pre-drawn (the policy costs nothing); each figure is the best of ``--repeats`` runs
-of ``--seconds`` seconds at most. Memory per sub-env is the simulator's arrays (state, book,
-observation) divided by N.
+Actions are pre-drawn (the policy costs nothing); each figure is the median of ``--repeats``
+runs of ``--seconds`` seconds at most; the ratio is the median over interleaved repeats of
+(this env's rate / CartPoleVectorEnv's rate in the same repeat). Memory per sub-env is the
+simulator's arrays (state, book, observation) divided by N.
 
-    python benchmarks/bench_vector.py [--sizes 1 64 1024 8192] [--repeats 3]
+    python benchmarks/bench_vector.py [--sizes 1 64 1024 8192] [--repeats 5]
 """
 
 from __future__ import annotations
@@ -24,7 +25,10 @@ from mm_env import MarketMakingVectorEnv
 
 def rate(venv, n_envs: int, seconds: float, repeats: int) -> float:
     rng = np.random.default_rng(0)
-    actions = [venv.action_space.sample() for _ in range(16)] if hasattr(venv, "single_action_space") and isinstance(venv.single_action_space, gym.spaces.Discrete) else [rng.uniform(-1, 1, (n_envs, 2)).astype(np.float32) for _ in range(16)]
+    if isinstance(venv.single_action_space, gym.spaces.Discrete):
+        actions = [rng.integers(0, 2, n_envs) for _ in range(16)]
+    else:
+        actions = [rng.uniform(-1, 1, (n_envs, 2)).astype(np.float32) for _ in range(16)]
     venv.reset(seed=0)
     venv.step(actions[0])
     best = 0.0
@@ -51,16 +55,29 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--sizes", type=int, nargs="+", default=[1, 64, 1024, 8192])
     parser.add_argument("--seconds", type=float, default=1.0)
-    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--repeats", type=int, default=5)
     args = parser.parse_args()
-    print(f"{'N':>6} {'env':28} {'env-steps/s':>14} {'x CartPoleVectorEnv':>20} {'bytes/sub-env':>14}")
+    header = f"{'N':>6} {'env':28} {'env-steps/s':>14} {'x CartPoleVectorEnv':>20}"
+    print(f"{header} {'bytes/sub-env':>14}")
     for n in args.sizes:
-        ref = rate(CartPoleVectorEnv(num_envs=n), n, args.seconds, args.repeats)
-        print(f"{n:6d} {'CartPoleVectorEnv':28} {ref:14,.0f} {1.0:20.2f} {'':>14}")
+        envs = {"CartPoleVectorEnv": CartPoleVectorEnv(num_envs=n)}
         for env_id, scenario in mm_env.ENV_IDS.items():
-            venv = MarketMakingVectorEnv(n, scenario)
-            sps = rate(venv, n, args.seconds, args.repeats)
-            print(f"{n:6d} {env_id:28} {sps:14,.0f} {sps / ref:20.2f} {sim_bytes(venv) / n:14,.0f}")
+            envs[env_id] = MarketMakingVectorEnv(n, scenario)
+        # interleaved: each repeat times every env once, so a slow spell of the machine hits
+        # all of them; figures are medians over repeats
+        runs: dict[str, list[float]] = {name: [] for name in envs}
+        for _ in range(args.repeats):
+            for name, venv in envs.items():
+                runs[name].append(rate(venv, n, args.seconds, 1))
+
+        ratios = {
+            k: float(np.median(np.array(v) / np.array(runs["CartPoleVectorEnv"])))
+            for k, v in runs.items()
+        }
+        for name, venv in envs.items():
+            mem = f"{sim_bytes(venv) / n:14,.0f}" if name != "CartPoleVectorEnv" else ""
+            sps = float(np.median(runs[name]))
+            print(f"{n:6d} {name:28} {sps:14,.0f} {ratios[name]:20.2f} {mem:>14}")
 
 
 if __name__ == "__main__":
