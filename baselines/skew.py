@@ -106,7 +106,7 @@ class RandomBaseline:
     """Uniform random actions in [-1, 1]^2 from its own seeded generator."""
 
     def __init__(self, config: MarketConfig | None = None, seed: int | None = 0) -> None:
-        self.rng = np.random.default_rng(seed)
+        self.rng = np.random.default_rng(None if seed is None else int(seed))
 
     @classmethod
     def for_env(cls, env: Any, seed: int | None = 0) -> RandomBaseline:

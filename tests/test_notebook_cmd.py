@@ -8,7 +8,7 @@ from train.__main__ import main
 
 
 def test_demo_writes_plots_and_summary(tmp_path, capsys) -> None:
-    code = main(["demo", "--seeds", "2", "--n-steps", "60", "--out", str(tmp_path)])
+    code = main(["notebook", "--seeds", "2", "--n-steps", "60", "--out", str(tmp_path)])
     assert code == 0
     out = capsys.readouterr().out
     assert "final PnL" in out and "kappa sensitivity" in out and "-1.0" in out
@@ -21,9 +21,9 @@ def test_demo_writes_plots_and_summary(tmp_path, capsys) -> None:
 
 
 def test_demo_bad_input_is_one_line_error(tmp_path, capsys) -> None:
-    assert main(["demo", "--seeds", "1", "--out", str(tmp_path)]) == 2
+    assert main(["notebook", "--seeds", "1", "--out", str(tmp_path)]) == 2
     err = capsys.readouterr().err
     assert err.startswith("mm-train: error:") and "--seeds" in err and err.count("\n") == 1
-    assert main(["demo", "--env-id", "nope", "--out", str(tmp_path)]) == 2
-    assert main(["demo", "--n-steps", "0", "--out", str(tmp_path)]) == 2
+    assert main(["notebook", "--env-id", "nope", "--out", str(tmp_path)]) == 2
+    assert main(["notebook", "--n-steps", "0", "--out", str(tmp_path)]) == 2
     assert "n_steps" in capsys.readouterr().err

@@ -1,0 +1,190 @@
+"""Smoke tests of every ``train`` subcommand with tiny budgets, and their bad-input errors."""
+
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from train.__main__ import main
+from train.common import EVAL_SEED_BASE
+from train.evaluate import load_model, run_batch
+from train.fit import FitConfig, fit
+
+TINY = {"n_steps": 50}
+
+
+@pytest.fixture(scope="module")
+def tiny_run(tmp_path_factory) -> Path:
+    root = tmp_path_factory.mktemp("runs")
+    cfg = FitConfig(
+        total_timesteps=256,
+        n_envs=4,
+        overrides=TINY,
+        eval_freq=128,
+        n_eval_episodes=2,
+        checkpoint_freq=128,
+        run_root=str(root),
+        hyperparams={"n_steps": 32, "batch_size": 64, "n_epochs": 1},
+        progress_bar=False,
+    )
+    return fit(cfg)
+
+
+def test_fit_writes_run_directory_with_full_config(tiny_run: Path) -> None:
+    assert tiny_run.name.startswith("market_making__ppo__0__")
+    for name in ("model.zip", "config.json", "vecnormalize.pkl", "DONE"):
+        assert (tiny_run / name).is_file()
+    assert list((tiny_run / "checkpoints").glob("model_*_steps.zip"))
+    assert (tiny_run / "best" / "best_model.zip").is_file()
+    assert list((tiny_run / "tb").rglob("events.out.tfevents.*"))
+    saved = json.loads((tiny_run / "config.json").read_text())
+    assert saved["fit"]["seed"] == 0 and saved["scenario_config"]["n_steps"] == 50
+    assert {"torch", "stable_baselines3", "gymnasium", "mm_env"} <= set(saved["versions"])
+    assert "git_commit" in saved and saved["hyperparams"]["n_steps"] == 32
+
+
+def test_resume_continues_without_losing_steps(tiny_run: Path, tmp_path: Path) -> None:
+    import shutil
+
+    run = tmp_path / tiny_run.name
+    shutil.copytree(tiny_run, run)
+    (run / "DONE").unlink()
+    assert main(["fit", "--resume", str(run), "--timesteps", "512", "--no-progress"]) == 0
+    assert int((run / "DONE").read_text()) == 512
+    steps = sorted(
+        int(p.stem.split("_")[1]) for p in (run / "checkpoints").glob("model_*_steps.zip")
+    )
+    assert steps[-1] == 512 and 256 in steps
+
+
+def test_saved_model_reloads_and_reproduces_its_evaluation(tiny_run: Path) -> None:
+    _, model = load_model(tiny_run, "mm_env/MarketMaking-v0")
+    a = run_batch(model, "mm_env/MarketMaking-v0", TINY, EVAL_SEED_BASE, 3)
+    _, again = load_model(tiny_run / "model.zip", "mm_env/MarketMaking-v0")
+    b = run_batch(again, "mm_env/MarketMaking-v0", TINY, EVAL_SEED_BASE, 3)
+    np.testing.assert_array_equal(a.series["pnl"], b.series["pnl"])
+    np.testing.assert_array_equal(a.column("final_pnl"), b.column("final_pnl"))
+
+
+def test_evaluate_model_and_baseline(tiny_run: Path, tmp_path: Path, capsys) -> None:
+    for spec in (str(tiny_run), "baseline:skew:kappa=0.6,phi=0.01", "baseline:symmetric"):
+        out = tmp_path / spec.replace("/", "_").replace(":", "_")
+        code = main(["evaluate", spec, "--episodes", "3", "--set", "n_steps=50", "--out", str(out)])
+        assert code == 0
+        rows = list(csv.DictReader(open(out / "episodes.csv")))
+        assert len(rows) == 3 and "final_pnl" in rows[0]
+        summary = json.loads((out / "summary.json").read_text())
+        assert summary["n_episodes"] == 3 and summary["seed"] >= EVAL_SEED_BASE
+    assert "final PnL" in capsys.readouterr().out
+
+
+def test_compare_and_report(tiny_run: Path, tmp_path: Path, capsys) -> None:
+    out = tmp_path / "rep"
+    code = main(
+        [
+            "report",
+            str(tiny_run),
+            "--episodes",
+            "4",
+            "--tune-episodes",
+            "2",
+            "--set",
+            "n_steps=50",
+            "--kappas",
+            "0,0.6",
+            "--phis",
+            "0,0.01",
+            "--sens-episodes",
+            "2",
+            "--out",
+            str(out),
+        ]
+    )
+    assert code == 0
+    printed = capsys.readouterr().out
+    assert "PPO (1 seed)" in printed and "notebook rule" in printed and "p (t-test)" in printed
+    report = (out / "report.md").read_text()
+    assert "Paired tests" in report and "tuned rule" in report
+    for png in (
+        "paths.png",
+        "quotes_vs_mid.png",
+        "pnl_distribution.png",
+        "sensitivity_heatmap.png",
+    ):
+        data = (out / png).read_bytes()
+        assert data[:8] == b"\x89PNG\r\n\x1a\n" and len(data) > 2000
+    table = json.loads((out / "comparison.json").read_text())
+    assert {r["policy"] for r in table["table"]} >= {"PPO (1 seed)", "symmetric (1 spread)"}
+
+
+def test_sensitivity_parallel_equals_serial(tmp_path: Path) -> None:
+    from train.sensitivity import sensitivity
+
+    args = ("mm_env/MarketMaking-v0", TINY, [0.0, 0.6], [0.0, 0.01], EVAL_SEED_BASE, 3)
+    serial = sensitivity(*args, workers=1, progress=False)
+    parallel = sensitivity(*args, workers=2, progress=False)
+    np.testing.assert_array_equal(serial.pnl_mean, parallel.pnl_mean)
+    assert (
+        main(
+            [
+                "sensitivity",
+                "--kappas",
+                "0,1",
+                "--phis",
+                "0",
+                "--episodes",
+                "2",
+                "--set",
+                "n_steps=30",
+                "--out",
+                str(tmp_path),
+                "--workers",
+                "1",
+            ]
+        )
+        == 0
+    )
+    assert (tmp_path / "sensitivity_heatmap.png").stat().st_size > 2000
+
+
+@pytest.mark.parametrize(
+    ("argv", "needle"),
+    [
+        (["evaluate", "no/such/model.zip", "--episodes", "2"], "does not exist"),
+        (["evaluate", "baseline:nope", "--episodes", "2"], "unknown baseline"),
+        (["evaluate", "baseline:skew:kappa=x", "--episodes", "2"], "not a number"),
+        (["evaluate", "baseline:skew", "--seed", "3"], "training range"),
+        (["fit", "--algo", "dqn", "--timesteps", "10"], "unknown algorithm"),
+        (["fit", "--env-id", "CartPole-v1", "--timesteps", "10"], "unknown env id"),
+        (["fit", "--set", "tick_size=-1", "--timesteps", "10"], "tick_size"),
+        (["sensitivity", "--kappas", "", "--episodes", "2"], "empty"),
+        (["compare", "--episodes", "1"], "at least 2"),
+        (["fit", "--set", "oops", "--timesteps", "10"], "field=value"),
+    ],
+)
+def test_bad_input_is_a_one_line_error(argv, needle, capsys, tmp_path) -> None:
+    assert main([*argv]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("mm-train: error:") and needle in err and err.count("\n") == 1
+    assert "Traceback" not in err
+
+
+def test_model_of_another_scenario_is_refused(tmp_path: Path, capsys) -> None:
+    cfg = FitConfig(
+        env_id="mm_env/Notebook-v0",
+        total_timesteps=64,
+        n_envs=2,
+        overrides={"n_steps": 20},
+        eval_freq=10**6,
+        checkpoint_freq=10**6,
+        run_root=str(tmp_path),
+        hyperparams={"n_steps": 32, "batch_size": 64, "n_epochs": 1},
+        progress_bar=False,
+    )
+    run = fit(cfg)
+    assert main(["evaluate", str(run), "--episodes", "2"]) == 2
+    assert "trained on mm_env/Notebook-v0" in capsys.readouterr().err

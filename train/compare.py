@@ -1,0 +1,209 @@
+"""``compare``: learned policies against the baselines on common random numbers.
+
+Every policy runs the same evaluation episodes (one seeded stream, disjoint from training).
+A learned policy trained with several seeds is one row whose per-episode value is the mean over
+its seeds' models (the question is the algorithm, not one lucky seed); each model also gets
+its own row. The baselines: the notebook's rule (κ = 0.6, φ = 0.01), the κ/φ rule tuned by a
+grid search on a training stream only, and a fixed symmetric spread of one market spread.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import math
+import warnings
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from baselines import SkewBaseline, SymmetricBaseline
+from train.common import EVAL_SEED_BASE, CliError, check_env_id, make_config, versions
+from train.evaluate import BatchResult, load_model, run_batch
+from train.stats import bootstrap_ci, paired_test
+
+METRICS = (
+    "final_pnl",
+    "sharpe",
+    "sortino",
+    "max_drawdown",
+    "mean_abs_inventory",
+    "n_fills",
+    "spread_capture_per_unit",
+)
+TESTED = ("final_pnl", "sharpe")
+NOTEBOOK_RULE = "notebook rule (κ=0.6, φ=0.01)"
+KAPPA_GRID = (-1.0, -0.6, -0.3, 0.0, 0.3, 0.6, 1.0)
+PHI_GRID = (0.0, 0.002, 0.005, 0.01, 0.02)
+
+
+@dataclass
+class Comparison:
+    env_id: str
+    seed: int
+    n_episodes: int
+    rows: dict[str, dict[str, np.ndarray]] = field(
+        default_factory=dict
+    )  # policy -> metric -> per-episode
+    batches: dict[str, BatchResult] = field(default_factory=dict)  # one batch per policy (series)
+    learned: list[str] = field(default_factory=list)
+    baselines: list[str] = field(default_factory=list)
+    tuned: dict[str, float] = field(default_factory=dict)
+    tests: list[dict[str, Any]] = field(default_factory=list)
+
+    def table(self) -> list[dict[str, Any]]:
+        out = []
+        for name, metrics in self.rows.items():
+            row: dict[str, Any] = {"policy": name}
+            for m in METRICS:
+                mean, lo, hi = bootstrap_ci(metrics[m])
+                row[m] = mean
+                row[f"{m}_ci"] = (lo, hi)
+            out.append(row)
+        return out
+
+
+def tune_skew_rule(
+    env_id: str,
+    overrides: dict[str, Any],
+    seed: int,
+    n_episodes: int,
+    kappas=KAPPA_GRID,
+    phis=PHI_GRID,
+) -> tuple[float, float, float]:
+    """Grid search of (κ, φ) by mean final PnL on a training stream; returns (κ, φ, mean PnL)."""
+    if seed >= EVAL_SEED_BASE:
+        raise CliError(f"the tuning seed must be a training seed (< {EVAL_SEED_BASE}), got {seed}")
+    config = make_config(env_id, overrides)
+    best = (math.nan, math.nan, -math.inf)
+    for k in kappas:
+        for p in phis:
+            res = run_batch(
+                SkewBaseline(config, k, p), env_id, overrides, seed, n_episodes, keep_series=False
+            )
+            mean = float(res.column("final_pnl").mean())
+            if mean > best[2]:
+                best = (k, p, mean)
+    return best
+
+
+def compare(
+    models: list[str],
+    env_id: str = "mm_env/MarketMaking-v0",
+    overrides: dict[str, Any] | None = None,
+    n_episodes: int = 100,
+    seed: int = EVAL_SEED_BASE,
+    tune_seed: int = 12345,
+    tune_episodes: int = 32,
+    progress: bool = False,
+) -> Comparison:
+    overrides = dict(overrides or {})
+    check_env_id(env_id)
+    if n_episodes < 2:
+        raise CliError(f"--episodes must be at least 2 for confidence intervals (got {n_episodes})")
+    if seed < EVAL_SEED_BASE:
+        raise CliError(
+            f"evaluation seed {seed} lies in the training range; use >= {EVAL_SEED_BASE}"
+        )
+    config = make_config(env_id, overrides)
+    comp = Comparison(env_id, seed, n_episodes)
+
+    def add(name: str, res: BatchResult) -> None:
+        comp.rows[name] = {m: res.column(m) for m in METRICS}
+        comp.batches[name] = res
+
+    # learned policies, grouped by algorithm
+    groups: dict[str, list[BatchResult]] = {}
+    for path in models:
+        label, model = load_model(path, env_id)
+        res = run_batch(model, env_id, overrides, seed, n_episodes, label)
+        add(label, res)
+        groups.setdefault(label.split(":")[0], []).append(res)
+    for algo, results in groups.items():
+        name = f"{algo.upper()} ({len(results)} seed{'s' if len(results) > 1 else ''})"
+        with warnings.catch_warnings():  # an all-NaN column (no fills at all) stays NaN
+            warnings.simplefilter("ignore", RuntimeWarning)
+            comp.rows[name] = {
+                m: np.nanmean([r.column(m) for r in results], axis=0) for m in METRICS
+            }
+        best = max(results, key=lambda r: float(r.column("final_pnl").mean()))
+        comp.batches[name] = best
+        comp.learned.append(name)
+    # baselines
+    k, p, tuned_pnl = tune_skew_rule(env_id, overrides, tune_seed, tune_episodes)
+    comp.tuned = {
+        "kappa": k,
+        "phi": p,
+        "train_mean_pnl": tuned_pnl,
+        "tune_seed": tune_seed,
+        "tune_episodes": tune_episodes,
+    }
+    for name, policy in (
+        (NOTEBOOK_RULE, SkewBaseline(config, 0.6, 0.01)),
+        (f"tuned rule (κ={k:g}, φ={p:g})", SkewBaseline(config, k, p)),
+        ("symmetric (1 spread)", SymmetricBaseline(config, 1.0)),
+    ):
+        add(name, run_batch(policy, env_id, overrides, seed, n_episodes, name))
+        comp.baselines.append(name)
+    for learned in comp.learned:
+        for base in comp.baselines:
+            for metric in TESTED:
+                t = paired_test(comp.rows[learned][metric], comp.rows[base][metric])
+                comp.tests.append(
+                    {"learned": learned, "baseline": base, "metric": metric, **t.__dict__}
+                )
+    return comp
+
+
+def format_table(comp: Comparison) -> str:
+    """The comparison as a Markdown table (mean [95% bootstrap CI])."""
+    head = ["policy", *METRICS]
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for row in comp.table():
+        cells = [row["policy"]]
+        for m in METRICS:
+            lo, hi = row[f"{m}_ci"]
+            cells.append(f"{row[m]:.3f} [{lo:.3f}, {hi:.3f}]")
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def format_tests(comp: Comparison) -> str:
+    lines = [
+        "| learned | baseline | metric | mean difference [95% CI] | t | p (t-test) | "
+        "p (Wilcoxon) |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for t in comp.tests:
+        lines.append(
+            f"| {t['learned']} | {t['baseline']} | {t['metric']} | {t['mean_diff']:+.3f} "
+            f"[{t['ci_low']:+.3f}, {t['ci_high']:+.3f}] | {t['t_stat']:.2f} | "
+            f"{t['p_value']:.2g} | {t['p_wilcoxon']:.2g} |"
+        )
+    return "\n".join(lines)
+
+
+def write_comparison(comp: Comparison, out: Path, extra: dict[str, Any] | None = None) -> None:
+    out.mkdir(parents=True, exist_ok=True)
+    with open(out / "comparison.csv", "w", newline="") as f:
+        writer = csv.writer(f)
+        writer.writerow(["policy", "episode", *METRICS])
+        for name, metrics in comp.rows.items():
+            for e in range(comp.n_episodes):
+                writer.writerow([name, e, *(metrics[m][e] for m in METRICS)])
+    (out / "comparison.md").write_text(format_table(comp) + "\n\n" + format_tests(comp) + "\n")
+    data = {
+        "env_id": comp.env_id,
+        "seed": comp.seed,
+        "n_episodes": comp.n_episodes,
+        "table": comp.table(),
+        "tests": comp.tests,
+        "tuned": comp.tuned,
+        "learned": comp.learned,
+        "baselines": comp.baselines,
+        "versions": versions(),
+        **(extra or {}),
+    }
+    (out / "comparison.json").write_text(json.dumps(data, indent=2, default=str) + "\n")

@@ -1,0 +1,243 @@
+"""``fit``: train a stable-baselines3 agent on a scenario, reproducibly, with resumable runs.
+
+A run directory ``<root>/<scenario>__<algo>__<seed>__<time>/`` holds ``config.json`` (the
+arguments, the scenario config, package versions, git commit), ``checkpoints/``, ``best/``
+(the best model of the periodic evaluation), ``tb/`` (TensorBoard) and ``model.zip`` (final).
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+import mm_env
+from train.common import (
+    ALGOS,
+    VALIDATION_SEED_BASE,
+    CliError,
+    check_env_id,
+    check_training_seed,
+    git_commit,
+    make_config,
+    versions,
+    write_json,
+)
+
+
+@dataclass
+class FitConfig:
+    """Arguments of one training run (each field is a command-line option of ``fit``)."""
+
+    env_id: str = "mm_env/MarketMaking-v0"
+    algo: str = "ppo"
+    seed: int = 0
+    total_timesteps: int = 200_000
+    n_envs: int = 64  # sub-envs of the native vector env (on-policy); off-policy uses min(n, 8)
+    overrides: dict[str, Any] = field(default_factory=dict)
+    eval_freq: int = 50_000  # env-steps between evaluations of the current policy
+    n_eval_episodes: int = 16
+    checkpoint_freq: int = 100_000  # env-steps between checkpoints
+    run_root: str = "runs"
+    hyperparams: dict[str, Any] = field(default_factory=dict)
+    progress_bar: bool = True
+    device: str = "cpu"
+
+
+DEFAULT_HYPERPARAMS: dict[str, dict[str, Any]] = {
+    # Chosen for this env on a 2-core CPU (benchmarks/bench_ppo.py): large batches, few epochs.
+    "ppo": {
+        "n_steps": 128,
+        "batch_size": 2048,
+        "n_epochs": 5,
+        "learning_rate": 3e-4,
+        "gamma": 0.99,
+        "gae_lambda": 0.95,
+        "ent_coef": 0.0,
+    },
+    "a2c": {"n_steps": 16},
+    "sac": {"learning_starts": 1000, "batch_size": 256},
+    "td3": {"learning_starts": 1000, "batch_size": 256},
+}
+
+
+def _algo_class(algo: str) -> Any:
+    import stable_baselines3 as sb3
+
+    if algo not in ALGOS:
+        raise CliError(f"unknown algorithm {algo!r}; known: {list(ALGOS)}")
+    return {"ppo": sb3.PPO, "sac": sb3.SAC, "td3": sb3.TD3, "a2c": sb3.A2C}[algo]
+
+
+def seed_everything(seed: int) -> None:
+    """Python, NumPy's legacy global state (for third-party code) and torch."""
+    import torch
+
+    random.seed(seed)
+    np.random.seed(seed)  # noqa: NPY002 - third-party code may still read the global state
+    torch.manual_seed(seed)
+
+
+def _make_vec(cfg: FitConfig, seed: int, n_envs: int, monitor: bool = True) -> Any:
+    from stable_baselines3.common.vec_env import VecMonitor
+
+    from mm_env.sb3 import make_sb3_vec_env
+
+    venv = make_sb3_vec_env(cfg.env_id, n_envs=n_envs, seed=seed, **cfg.overrides)
+    return VecMonitor(venv) if monitor else venv
+
+
+def _run_dir(cfg: FitConfig) -> Path:
+    scenario = mm_env.ENV_IDS[cfg.env_id]
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    return Path(cfg.run_root) / f"{scenario}__{cfg.algo}__{cfg.seed}__{stamp}"
+
+
+def fit(cfg: FitConfig, resume: Path | None = None, total_timesteps: int | None = None) -> Path:
+    """Train a new run, or continue ``resume`` from its latest checkpoint (up to its saved
+    total, or ``total_timesteps`` when given); returns the run directory."""
+    from stable_baselines3.common.callbacks import CallbackList, CheckpointCallback, EvalCallback
+    from stable_baselines3.common.vec_env import VecNormalize
+
+    check_env_id(cfg.env_id)
+    check_training_seed(cfg.seed)
+    algo_cls = _algo_class(cfg.algo)
+    config = make_config(cfg.env_id, cfg.overrides)
+    for name, value in (("total_timesteps", cfg.total_timesteps), ("n_envs", cfg.n_envs)):
+        if value < 1:
+            raise CliError(f"--{name.replace('_', '-')} must be at least 1 (got {value})")
+    n_envs = cfg.n_envs if cfg.algo in ("ppo", "a2c") else min(cfg.n_envs, 8)
+
+    if resume is not None:
+        run_dir, model_path, stats_path, done = _latest_checkpoint(resume)
+        saved = json.loads((run_dir / "config.json").read_text())
+        cfg = FitConfig(**{**saved["fit"], "progress_bar": cfg.progress_bar})
+        if total_timesteps is not None:
+            cfg.total_timesteps = total_timesteps
+        algo_cls = _algo_class(cfg.algo)
+        n_envs = cfg.n_envs if cfg.algo in ("ppo", "a2c") else min(cfg.n_envs, 8)
+    else:
+        run_dir = _run_dir(cfg)
+        done = 0
+    seed_everything(cfg.seed + done)
+    train_env = VecNormalize(
+        _make_vec(cfg, cfg.seed, n_envs),
+        norm_obs=False,
+        norm_reward=True,
+        gamma=DEFAULT_HYPERPARAMS.get(cfg.algo, {}).get("gamma", 0.99),
+    )
+    # the evaluation env mirrors the training wrappers (EvalCallback syncs their statistics);
+    # it reports raw rewards
+    eval_env = VecNormalize(
+        _make_vec(cfg, VALIDATION_SEED_BASE + cfg.seed, cfg.n_eval_episodes),
+        norm_obs=False,
+        norm_reward=False,
+        training=False,
+    )
+    run_dir.mkdir(parents=True, exist_ok=True)
+    if resume is None:
+        hyper = {**DEFAULT_HYPERPARAMS.get(cfg.algo, {}), **cfg.hyperparams}
+        model = algo_cls(
+            "MlpPolicy",
+            train_env,
+            seed=cfg.seed,
+            device=cfg.device,
+            tensorboard_log=str(run_dir / "tb"),
+            verbose=0,
+            **hyper,
+        )
+        model.action_space.seed(cfg.seed)
+        write_json(
+            run_dir / "config.json",
+            {
+                "fit": asdict(cfg),
+                "hyperparams": hyper,
+                "scenario": mm_env.ENV_IDS[cfg.env_id],
+                "scenario_config": config.to_dict(),
+                "versions": versions(),
+                "git_commit": git_commit(),
+                "started": time.strftime("%Y-%m-%dT%H:%M:%S"),
+            },
+        )
+    else:
+        model = algo_cls.load(model_path, env=train_env, device=cfg.device)
+        if stats_path.exists():
+            stats = VecNormalize.load(str(stats_path), train_env.venv)
+            train_env.ret_rms = stats.ret_rms
+        model.set_env(train_env)
+    per_call = max(n_envs, 1)
+    callbacks = CallbackList(
+        [
+            CheckpointCallback(
+                max(cfg.checkpoint_freq // per_call, 1),
+                str(run_dir / "checkpoints"),
+                name_prefix="model",
+                save_vecnormalize=True,
+            ),
+            EvalCallback(
+                eval_env,
+                n_eval_episodes=cfg.n_eval_episodes,
+                eval_freq=max(cfg.eval_freq // per_call, 1),
+                best_model_save_path=str(run_dir / "best"),
+                log_path=str(run_dir / "eval"),
+                deterministic=True,
+                verbose=0,
+            ),
+        ]
+    )
+    remaining = cfg.total_timesteps - done
+    if remaining > 0:
+        model.learn(
+            remaining,
+            callback=callbacks,
+            progress_bar=cfg.progress_bar,
+            reset_num_timesteps=resume is None,
+            tb_log_name="run",
+        )
+    model.save(run_dir / "model.zip")
+    train_env.save(str(run_dir / "vecnormalize.pkl"))
+    (run_dir / "DONE").write_text(f"{model.num_timesteps}\n")
+    return run_dir
+
+
+def _latest_checkpoint(run_dir: Path) -> tuple[Path, Path, Path, int]:
+    if not (run_dir / "config.json").is_file():
+        raise CliError(f"{run_dir} is not a run directory (no config.json)")
+    ckpts = sorted(
+        (run_dir / "checkpoints").glob("model_*_steps.zip"), key=lambda p: int(p.stem.split("_")[1])
+    )
+    if not ckpts:
+        raise CliError(f"{run_dir} has no checkpoint to resume from")
+    last = ckpts[-1]
+    steps = int(last.stem.split("_")[1])
+    stats = last.parent / f"model_vecnormalize_{steps}_steps.pkl"
+    return run_dir, last, stats, steps
+
+
+# ---- loading a trained policy for evaluation ----------------------------------------------
+def load_run_model(path: Path, env_id: str) -> tuple[str, Any]:
+    """Load ``model.zip`` of a run directory (or a ``.zip`` inside one) for ``env_id``."""
+    if not path.exists():
+        raise CliError(f"model file {path} does not exist")
+    run_dir = path if path.is_dir() else path.parent
+    zip_path = path / "model.zip" if path.is_dir() else path
+    if not zip_path.is_file():
+        raise CliError(f"no model.zip in {path}")
+    config_file = next(
+        (d / "config.json" for d in (run_dir, run_dir.parent) if (d / "config.json").is_file()),
+        None,
+    )
+    if config_file is None:
+        raise CliError(f"{zip_path} has no config.json beside it; cannot tell its scenario")
+    saved = json.loads(config_file.read_text())
+    if saved["fit"]["env_id"] != env_id:
+        raise CliError(f"model {zip_path} was trained on {saved['fit']['env_id']}, not on {env_id}")
+    algo_cls = _algo_class(saved["fit"]["algo"])
+    model = algo_cls.load(zip_path, device="cpu")
+    label = f"{saved['fit']['algo']}:seed{saved['fit']['seed']}"
+    return label, model
