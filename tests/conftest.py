@@ -19,3 +19,21 @@ def lobster_dir() -> Path:
     if not d.is_dir():
         pytest.skip(f"LOBSTER samples not found at {d} (set MM_ENV_DATA to their folder)")
     return d
+
+
+AAPL_SAMPLE = "lobster/AAPL_2012-06-21_10_first999"
+GOOG_DAY = "lobster/GOOG_2012-06-21_10"
+
+
+def env_kwargs(env_id: str) -> dict[str, object]:
+    """Extra ``gym.make`` arguments an id needs in the generic API tests.
+
+    ``mm_env/Replay-v0`` replays the AAPL 999-event sample on a 20 ms clock (about 2,450 steps,
+    so the default 2000-step episode fits); the test skips when the sample is absent.
+    """
+    if env_id != "mm_env/Replay-v0":
+        return {}
+    path = data_dir() / AAPL_SAMPLE
+    if not path.is_dir():
+        pytest.skip(f"AAPL LOBSTER sample not found at {path} (set MM_ENV_DATA)")
+    return {"data": str(path), "step_seconds": 0.02}
