@@ -1,5 +1,6 @@
 """Fixed analytic policies with stable-baselines3's ``predict`` signature."""
 
+from baselines.analytic import GLFT, AvellanedaStoikov, AvellanedaStoikovSymmetric, CarteaJaimungal
 from baselines.base import Policy
 from baselines.skew import RandomBaseline, SkewBaseline, SymmetricBaseline
 
@@ -8,6 +9,20 @@ BASELINES = {
     "skew": SkewBaseline,
     "symmetric": SymmetricBaseline,
     "random": RandomBaseline,
+    "avellaneda_stoikov": AvellanedaStoikov,
+    "avellaneda_stoikov_symmetric": AvellanedaStoikovSymmetric,
+    "glft": GLFT,
+    "cartea_jaimungal": CarteaJaimungal,
 }
 
-__all__ = ["BASELINES", "Policy", "RandomBaseline", "SkewBaseline", "SymmetricBaseline"]
+__all__ = [
+    "BASELINES",
+    "GLFT",
+    "AvellanedaStoikov",
+    "AvellanedaStoikovSymmetric",
+    "CarteaJaimungal",
+    "Policy",
+    "RandomBaseline",
+    "SkewBaseline",
+    "SymmetricBaseline",
+]

@@ -5,6 +5,7 @@ stable-baselines3 nor matplotlib.
 
 * ``mm_env/MarketMaking-v0``: a queue-reactive tick-grid book in which imbalance predicts the mid.
 * ``mm_env/Notebook-v0``: the seed notebook's market, exactly.
+* ``mm_env/AvellanedaStoikov-v0``: Avellaneda & Stoikov (2008): Brownian mid, Poisson fills.
 """
 
 from __future__ import annotations
@@ -16,7 +17,12 @@ from mm_env import _jit_cache
 _jit_cache.refresh()  # before any kernel is loaded from numba's cache
 
 from mm_env.actions import ActionMapping  # noqa: E402
-from mm_env.config import MarketConfig, NotebookConfig, SyntheticConfig  # noqa: E402
+from mm_env.config import (  # noqa: E402
+    AvellanedaStoikovConfig,
+    MarketConfig,
+    NotebookConfig,
+    SyntheticConfig,
+)
 from mm_env.env import SCENARIOS, MarketMakingEnv, make_config, make_simulator  # noqa: E402
 from mm_env.vector import MarketMakingVectorEnv  # noqa: E402
 
@@ -26,6 +32,7 @@ __version__ = "0.1.0"
 ENV_IDS: dict[str, str] = {
     "mm_env/MarketMaking-v0": "market_making",
     "mm_env/Notebook-v0": "notebook",
+    "mm_env/AvellanedaStoikov-v0": "avellaneda_stoikov",
 }
 
 
@@ -46,6 +53,7 @@ register_envs()
 
 __all__ = [
     "ENV_IDS",
+    "AvellanedaStoikovConfig",
     "SCENARIOS",
     "ActionMapping",
     "MarketConfig",

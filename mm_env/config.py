@@ -296,3 +296,112 @@ class SyntheticConfig(MarketConfig):
     def spread_scale(self) -> float:
         """Two ticks (the typical spread of this book is one to three ticks)."""
         return 2.0 * self.tick_size
+
+
+@dataclass(frozen=True)
+class AvellanedaStoikovConfig(MarketConfig):
+    """The Avellaneda–Stoikov (2008) market (scenario ``mm_env/AvellanedaStoikov-v0``).
+
+    No order book: a mid price and Poisson fills of our quotes. Every step of length ``dt``:
+
+    1. Our quotes sit at depths δ_b = mid − bid and δ_a = ask − mid (negative depths allowed).
+    2. Each quote fills ``order_size`` with probability p(λ(δ)·dt), λ(δ) = A·e^(−kδ)
+       (Avellaneda & Stoikov 2008, eq. 2.11), the bid and the ask independently;
+       p(x) = min(x, 1) (``fill_probability="capped"``, the paper's section 4; it does not say
+       what happens when λ·dt > 1, replications cap it) or 1 − e^(−x) (``"exponential"``, the
+       probability of at least one Poisson arrival in the step).
+    3. The mid moves by ±σ√dt with equal probability (``mid_increments="binomial"``, the paper's
+       simulation) or by σ√dt·N(0, 1) (``"gaussian"``).
+
+    The defaults are the paper's simulation (section 4): s₀ = 100, T = 1, σ = 2, dt = 0.005
+    (200 steps), A = 140, k = 1.5, q₀ = 0, no inventory limit. The horizon is
+    T = ``n_steps`` · ``dt`` (a property).
+
+    Action: as in every scenario, a spread multiple m and a skew, here of ``reference_spread``
+    s (default 2/k, the γ → 0 limit of the Avellaneda–Stoikov spread (2/γ)ln(1 + γ/k)):
+    δ_b = (m s / 2)(1 + skew), δ_a = (m s / 2)(1 − skew). So m = (δ_b + δ_a)/s and
+    skew = (δ_b − δ_a)/(δ_b + δ_a); the default ranges m ∈ [0, 4], |skew| ≤ 10 express the
+    Avellaneda–Stoikov, GLFT and Cartea–Jaimungal optimal quotes of :mod:`baselines.analytic`
+    for the paper's parameters (a skew beyond ±1 puts one quote through the mid).
+
+    Penalties (Cartea, Jaimungal & Penalva 2015, ch. 10, objective
+    E[X_T + q_T S_T − α q_T² − φ ∫ q_t² dt]): ``terminal_inventory_penalty`` is α and
+    ``inventory_penalty`` is charged per *step*, so φ ∫ q² dt is ``inventory_penalty = φ·dt``;
+    :meth:`cartea_jaimungal` builds that config.
+
+    The observation shows the time left by default (``obs_time_left=True``); the imbalance is
+    identically 0 and the spread entry identically 1 (there is no book). ``info["best_bid"]``
+    and ``info["best_ask"]`` are mid ∓ s/2.
+    """
+
+    n_steps: int = 200
+    max_inventory: float = math.inf
+    inventory_scale: float | None = 10.0
+    spread_multiple_range: tuple[float, float] = (0.0, 4.0)
+    max_skew: float = 10.0
+    obs_time_left: bool = True
+    initial_mid: float = 100.0
+    sigma: float = 2.0
+    dt: float = 0.005
+    intensity_a: float = 140.0
+    intensity_k: float = 1.5
+    reference_spread: float | None = None
+    fill_probability: str = "capped"
+    mid_increments: str = "binomial"
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        _finite("initial_mid", self.initial_mid)
+        _non_negative("sigma", self.sigma)
+        _positive("dt", self.dt)
+        _positive("intensity_a", self.intensity_a)
+        _positive("intensity_k", self.intensity_k)
+        if self.reference_spread is not None:
+            _positive("reference_spread", self.reference_spread)
+        if self.fill_probability not in ("capped", "exponential"):
+            _fail("fill_probability", self.fill_probability, "must be 'capped' or 'exponential'")
+        if self.mid_increments not in ("binomial", "gaussian"):
+            _fail("mid_increments", self.mid_increments, "must be 'binomial' or 'gaussian'")
+
+    @classmethod
+    def cartea_jaimungal(
+        cls, phi: float = 0.01, alpha: float = 0.001, **overrides: Any
+    ) -> AvellanedaStoikovConfig:
+        """The Cartea–Jaimungal–Penalva (2015, ch. 10) check: λ = 140, κ = 1.5, σ = 2, T = 1 in
+        1000 steps, |q| ≤ 100, running penalty φ q² dt and terminal penalty α q²."""
+        values: dict[str, Any] = {
+            "n_steps": 1000,
+            "dt": 0.001,
+            "max_inventory": 100.0,
+            "inventory_scale": 10.0,
+            "intensity_a": 140.0,
+            "intensity_k": 1.5,
+            "sigma": 2.0,
+        }
+        values.update(overrides)
+        dt = values["dt"]
+        return cls(inventory_penalty=phi * dt, terminal_inventory_penalty=alpha, **values)
+
+    @property
+    def book_levels(self) -> int:
+        return 1
+
+    @property
+    def horizon(self) -> float:
+        """T = n_steps · dt."""
+        return self.n_steps * self.dt
+
+    @property
+    def depth_unit(self) -> float:
+        """The reference spread s the action's spread multiple multiplies (default 2/k)."""
+        if self.reference_spread is not None:
+            return float(self.reference_spread)
+        return 2.0 / self.intensity_k
+
+    @property
+    def spread_scale(self) -> float:
+        """The reference spread (so the observation's spread entry is identically 1)."""
+        return self.depth_unit
+
+
+REPLAY_SPLITS = ("all", "train", "test")

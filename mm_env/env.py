@@ -10,14 +10,15 @@ from gymnasium import spaces
 from numpy.typing import NDArray
 
 from mm_env.actions import ActionMapping
-from mm_env.config import MarketConfig, NotebookConfig, SyntheticConfig
+from mm_env.config import AvellanedaStoikovConfig, MarketConfig, NotebookConfig, SyntheticConfig
 from mm_env.core import ACTION_CLIPPED, REWARD, Simulator, observation_names
-from mm_env.scenarios import NotebookSimulator, SyntheticSimulator
+from mm_env.scenarios import AvellanedaStoikovSimulator, NotebookSimulator, SyntheticSimulator
 
 #: scenario name -> (config class, simulator class)
 SCENARIOS: dict[str, tuple[type[MarketConfig], type[Simulator]]] = {
     "market_making": (SyntheticConfig, SyntheticSimulator),
     "notebook": (NotebookConfig, NotebookSimulator),
+    "avellaneda_stoikov": (AvellanedaStoikovConfig, AvellanedaStoikovSimulator),
 }
 
 

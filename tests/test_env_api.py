@@ -48,9 +48,9 @@ def test_sb3_check_env_warnings_as_errors(env_id: str) -> None:
 
 @pytest.mark.parametrize("env_id", IDS)
 def test_same_seed_same_trajectory_different_seed_differs(env_id: str) -> None:
-    a_obs, a_inf = rollout(gym.make(env_id), seed=3, n=300)
-    b_obs, b_inf = rollout(gym.make(env_id), seed=3, n=300)
-    c_obs, c_inf = rollout(gym.make(env_id), seed=4, n=300)
+    a_obs, a_inf = rollout(gym.make(env_id, n_steps=300), seed=3, n=300)
+    b_obs, b_inf = rollout(gym.make(env_id, n_steps=300), seed=3, n=300)
+    c_obs, c_inf = rollout(gym.make(env_id, n_steps=300), seed=4, n=300)
     np.testing.assert_array_equal(a_obs, b_obs)
     np.testing.assert_array_equal(a_inf, b_inf)
     assert not np.array_equal(a_inf, c_inf)
@@ -79,9 +79,11 @@ def test_truncation_after_n_steps_and_step_after_end_raises(env_id: str) -> None
         env.unwrapped.step(np.zeros(2))
 
 
-def test_default_episode_is_2000_steps() -> None:
+def test_default_episode_length() -> None:
     for env_id in IDS:
-        assert gym.make(env_id).unwrapped.config.n_steps == 2000
+        # the books: 2000 steps as in the notebook; Avellaneda & Stoikov (2008): T/dt = 200
+        expected = 200 if mm_env.ENV_IDS[env_id] == "avellaneda_stoikov" else 2000
+        assert gym.make(env_id).unwrapped.config.n_steps == expected
 
 
 @pytest.mark.parametrize("env_id", IDS)

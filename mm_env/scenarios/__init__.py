@@ -1,6 +1,7 @@
 """Scenarios: a book model and its fill rules, each as one ``Simulator`` over the shared core."""
 
+from mm_env.scenarios.avellaneda_stoikov import AvellanedaStoikovSimulator
 from mm_env.scenarios.notebook import NotebookSimulator
 from mm_env.scenarios.synthetic import SyntheticSimulator
 
-__all__ = ["NotebookSimulator", "SyntheticSimulator"]
+__all__ = ["AvellanedaStoikovSimulator", "NotebookSimulator", "SyntheticSimulator"]
