@@ -6,6 +6,7 @@ stable-baselines3 nor matplotlib.
 * ``mm_env/MarketMaking-v0``: a queue-reactive tick-grid book in which imbalance predicts the mid.
 * ``mm_env/Notebook-v0``: the seed notebook's market, exactly.
 * ``mm_env/AvellanedaStoikov-v0``: Avellaneda & Stoikov (2008): Brownian mid, Poisson fills.
+* ``mm_env/Replay-v0``: a recorded LOBSTER or L2 snapshot book replayed (``data=``).
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from mm_env.config import (  # noqa: E402
     AvellanedaStoikovConfig,
     MarketConfig,
     NotebookConfig,
+    ReplayConfig,
     SyntheticConfig,
 )
 from mm_env.env import SCENARIOS, MarketMakingEnv, make_config, make_simulator  # noqa: E402
@@ -33,6 +35,7 @@ ENV_IDS: dict[str, str] = {
     "mm_env/MarketMaking-v0": "market_making",
     "mm_env/Notebook-v0": "notebook",
     "mm_env/AvellanedaStoikov-v0": "avellaneda_stoikov",
+    "mm_env/Replay-v0": "replay",
 }
 
 
@@ -60,6 +63,7 @@ __all__ = [
     "MarketMakingEnv",
     "MarketMakingVectorEnv",
     "NotebookConfig",
+    "ReplayConfig",
     "SyntheticConfig",
     "make_config",
     "make_simulator",

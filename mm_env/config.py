@@ -405,3 +405,69 @@ class AvellanedaStoikovConfig(MarketConfig):
 
 
 REPLAY_SPLITS = ("all", "train", "test")
+
+
+@dataclass(frozen=True)
+class ReplayConfig(MarketConfig):
+    """A recorded order book replayed event by event or on a clock (scenario ``mm_env/Replay-v0``).
+
+    The book itself is passed to the env as ``data=`` (a path or a loaded
+    :class:`~mm_env.data.OrderBook`); it is kept out of this frozen config, which records only
+    ``data_path`` (the path given, or the loaded book's ``source``) so a run's saved config
+    says what it replayed. ``data_path`` alone (with ``data`` omitted) also works: the env then
+    loads that path.
+
+    Clock: ``step_seconds=None`` steps once per book row (event); a number steps on a fixed
+    clock, each step showing the last book state at or before the end of its interval (an
+    interval without events repeats the state).
+
+    Split by time: the rows with time < split point are ``"train"``, the others ``"test"``
+    (``"all"``: every row). The split point is ``split_time`` (in the data's time unit) when
+    given, else first time + ``split_fraction`` x (last time - first time). Episodes never
+    cross the split point.
+
+    Episodes: ``n_steps`` consecutive steps, starting at a uniformly random step of the split
+    drawn from ``np_random`` (a split with fewer than ``n_steps + 1`` steps raises).
+
+    Fill model: see :mod:`mm_env.scenarios.replay`.
+    """
+
+    data_path: str | None = None
+    tick_size: float = 0.01
+    n_levels: int = 10
+    step_seconds: float | None = None
+    split: str = "all"
+    split_time: float | None = None
+    split_fraction: float = 0.5
+    infer_trades: bool = True
+    spread_unit: float | None = None
+
+    def __post_init__(self) -> None:
+        _positive_int("n_levels", self.n_levels)
+        super().__post_init__()
+        if self.data_path is not None and not isinstance(self.data_path, str):
+            _fail("data_path", self.data_path, "must be a string path or None")
+        _positive("tick_size", self.tick_size)
+        if self.step_seconds is not None:
+            _positive("step_seconds", self.step_seconds)
+        if self.split not in REPLAY_SPLITS:
+            _fail("split", self.split, f"must be one of {REPLAY_SPLITS}")
+        if self.split_time is not None:
+            _finite("split_time", self.split_time)
+        v = _finite("split_fraction", self.split_fraction)
+        if not 0.0 < v < 1.0:
+            _fail("split_fraction", self.split_fraction, "must lie in (0, 1)")
+        if not isinstance(self.infer_trades, bool):
+            _fail("infer_trades", self.infer_trades, "must be a bool")
+        if self.spread_unit is not None:
+            _positive("spread_unit", self.spread_unit)
+
+    @property
+    def book_levels(self) -> int:
+        return self.n_levels
+
+    @property
+    def spread_scale(self) -> float:
+        """``spread_unit``; the env fills it in with the median spread of the data's split when
+        it is not given (two ticks before that)."""
+        return float(self.spread_unit) if self.spread_unit is not None else 2.0 * self.tick_size

@@ -10,15 +10,27 @@ from gymnasium import spaces
 from numpy.typing import NDArray
 
 from mm_env.actions import ActionMapping
-from mm_env.config import AvellanedaStoikovConfig, MarketConfig, NotebookConfig, SyntheticConfig
+from mm_env.config import (
+    AvellanedaStoikovConfig,
+    MarketConfig,
+    NotebookConfig,
+    ReplayConfig,
+    SyntheticConfig,
+)
 from mm_env.core import ACTION_CLIPPED, REWARD, Simulator, observation_names
-from mm_env.scenarios import AvellanedaStoikovSimulator, NotebookSimulator, SyntheticSimulator
+from mm_env.scenarios import (
+    AvellanedaStoikovSimulator,
+    NotebookSimulator,
+    ReplaySimulator,
+    SyntheticSimulator,
+)
 
 #: scenario name -> (config class, simulator class)
 SCENARIOS: dict[str, tuple[type[MarketConfig], type[Simulator]]] = {
     "market_making": (SyntheticConfig, SyntheticSimulator),
     "notebook": (NotebookConfig, NotebookSimulator),
     "avellaneda_stoikov": (AvellanedaStoikovConfig, AvellanedaStoikovSimulator),
+    "replay": (ReplayConfig, ReplaySimulator),
 }
 
 
@@ -38,9 +50,31 @@ def make_config(
     return config.replace(**overrides) if overrides else config
 
 
-def make_simulator(scenario: str, config: MarketConfig, n_envs: int = 1) -> Simulator:
-    """The simulation core of a scenario for ``n_envs`` books."""
-    return SCENARIOS[scenario][1](config, n_envs)  # type: ignore[arg-type]
+def make_simulator(
+    scenario: str, config: MarketConfig, n_envs: int = 1, data: Any = None
+) -> Simulator:
+    """The simulation core of a scenario for ``n_envs`` books.
+
+    ``data``: the recorded book of a scenario that replays one (a path or an
+    :class:`~mm_env.data.OrderBook`); other scenarios take none.
+    """
+    sim_cls = SCENARIOS[scenario][1]
+    if data is None:
+        return sim_cls(config, n_envs)  # type: ignore[arg-type]
+    if not getattr(sim_cls, "takes_data", False):
+        raise ValueError(f"scenario {scenario!r} takes no data= argument")
+    return sim_cls(config, n_envs, data=data)  # type: ignore[arg-type, call-arg]
+
+
+def data_overrides(scenario: str, data: Any, overrides: dict[str, Any]) -> dict[str, Any]:
+    """``overrides`` plus ``data_path`` recording where ``data`` came from (replay scenarios)."""
+    if data is None or "data_path" in overrides:
+        return overrides
+    if not getattr(SCENARIOS[scenario][1], "takes_data", False):
+        raise ValueError(f"scenario {scenario!r} takes no data= argument")
+    from mm_env.scenarios.replay import data_source
+
+    return {**overrides, "data_path": data_source(data)}
 
 
 class MarketMakingEnv(gym.Env[NDArray[np.floating], NDArray[np.floating]]):
@@ -142,17 +176,19 @@ class MarketMakingEnv(gym.Env[NDArray[np.floating], NDArray[np.floating]]):
         scenario: str = "market_making",
         config: MarketConfig | None = None,
         render_mode: str | None = None,
+        data: Any = None,
         **overrides: Any,
     ) -> None:
         self.scenario = scenario
-        self.config = make_config(scenario, config, **overrides)
+        self.config = make_config(scenario, config, **data_overrides(scenario, data, overrides))
         if render_mode is not None and render_mode not in self.metadata["render_modes"]:
             raise ValueError(
                 f"render_mode must be one of {self.metadata['render_modes']} or None, "
                 f"got {render_mode!r}"
             )
         self.render_mode = render_mode
-        self._sim = make_simulator(scenario, self.config, 1)
+        self._sim = make_simulator(scenario, self.config, 1, data)
+        self.config = self._sim.config  # a replay records its data's spread unit
         self.observation_names: tuple[str, ...] = self._sim.names
         self.action_mapping = ActionMapping.from_config(self.config)
         self.action_space = spaces.Box(-1.0, 1.0, (2,), np.float32)

@@ -18,7 +18,7 @@ from numpy.typing import NDArray
 from mm_env.actions import ActionMapping
 from mm_env.config import MarketConfig
 from mm_env.core import ACTION_CLIPPED, INFO_KEYS, N_INFO, REWARD
-from mm_env.env import make_config, make_simulator, observation_space
+from mm_env.env import data_overrides, make_config, make_simulator, observation_space
 
 
 class MarketMakingVectorEnv(VectorEnv):
@@ -58,6 +58,7 @@ class MarketMakingVectorEnv(VectorEnv):
         config: MarketConfig | None = None,
         autoreset_mode: AutoresetMode | str = AutoresetMode.NEXT_STEP,
         render_mode: str | None = None,
+        data: Any = None,
         **overrides: Any,
     ) -> None:
         if render_mode is not None:
@@ -73,8 +74,9 @@ class MarketMakingVectorEnv(VectorEnv):
         self.metadata = {"render_modes": [], "autoreset_mode": mode}
         self.autoreset_mode = mode
         self.scenario = scenario
-        self.config = make_config(scenario, config, **overrides)
-        self._sim = make_simulator(scenario, self.config, num_envs)
+        self.config = make_config(scenario, config, **data_overrides(scenario, data, overrides))
+        self._sim = make_simulator(scenario, self.config, num_envs, data)
+        self.config = self._sim.config  # a replay records its data's spread unit
         self.num_envs = self._sim.n_envs
         self.render_mode = None
         self.observation_names = self._sim.names

@@ -9,6 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import mm_env
+from tests.conftest import env_kwargs
 
 IDS = list(mm_env.ENV_IDS)
 
@@ -23,7 +24,7 @@ actions_st = st.lists(
 
 
 def run(env_id: str, seed: int, actions, **overrides):
-    env = gym.make(env_id, n_steps=len(actions), **overrides)
+    env = gym.make(env_id, **env_kwargs(env_id), n_steps=len(actions), **overrides)
     _, info = env.reset(seed=seed)
     steps = [info]
     rewards = []
@@ -60,7 +61,9 @@ def test_rewards_sum_to_final_pnl_and_cash_moves_only_by_fills(env_id, actions, 
 @pytest.mark.parametrize("env_id", IDS)
 def test_inventory_limit_holds_under_one_sided_pressure(env_id: str) -> None:
     # a quote far inside on the bid and far out on the ask: the book sells to us all episode
-    env = gym.make(env_id, max_inventory=2.5, inventory_scale=2.5, n_steps=500)
+    env = gym.make(
+        env_id, **env_kwargs(env_id), max_inventory=2.5, inventory_scale=2.5, n_steps=500
+    )
     env.reset(seed=0)
     mapping = env.unwrapped.action_mapping
     # m = 1, skew = -1: bid at the mid (inside the touch), ask a full spread above it
@@ -76,7 +79,7 @@ def test_inventory_limit_holds_under_one_sided_pressure(env_id: str) -> None:
 @pytest.mark.parametrize("env_id", IDS)
 def test_penalties(env_id: str) -> None:
     rng = np.random.default_rng(0)
-    actions = [tuple(rng.uniform(-1, 1, 2)) for _ in range(80)]
+    actions = [tuple(rng.uniform(-1, 1, 2)) for _ in range(400)]
     _, plain, steps = run(env_id, 5, actions, max_inventory=5.0, inventory_scale=5.0)
     _, pen, _ = run(
         env_id,

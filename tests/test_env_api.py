@@ -12,6 +12,7 @@ import pytest
 from gymnasium.utils.env_checker import check_env as gym_check_env
 
 import mm_env
+from tests.conftest import env_kwargs
 
 IDS = list(mm_env.ENV_IDS)
 
@@ -30,7 +31,7 @@ def rollout(env: gym.Env, seed: int, n: int, action_seed: int = 0):
 
 @pytest.mark.parametrize("env_id", IDS)
 def test_gymnasium_check_env_warnings_as_errors(env_id: str) -> None:
-    env = gym.make(env_id, n_steps=50)
+    env = gym.make(env_id, **env_kwargs(env_id), n_steps=50)
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         gym_check_env(env.unwrapped, skip_render_check=False)
@@ -40,7 +41,7 @@ def test_gymnasium_check_env_warnings_as_errors(env_id: str) -> None:
 def test_sb3_check_env_warnings_as_errors(env_id: str) -> None:
     from stable_baselines3.common.env_checker import check_env as sb3_check_env
 
-    env = gym.make(env_id, n_steps=50)
+    env = gym.make(env_id, **env_kwargs(env_id), n_steps=50)
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         sb3_check_env(env.unwrapped, warn=True)
@@ -48,9 +49,9 @@ def test_sb3_check_env_warnings_as_errors(env_id: str) -> None:
 
 @pytest.mark.parametrize("env_id", IDS)
 def test_same_seed_same_trajectory_different_seed_differs(env_id: str) -> None:
-    a_obs, a_inf = rollout(gym.make(env_id, n_steps=300), seed=3, n=300)
-    b_obs, b_inf = rollout(gym.make(env_id, n_steps=300), seed=3, n=300)
-    c_obs, c_inf = rollout(gym.make(env_id, n_steps=300), seed=4, n=300)
+    a_obs, a_inf = rollout(gym.make(env_id, **env_kwargs(env_id), n_steps=300), seed=3, n=300)
+    b_obs, b_inf = rollout(gym.make(env_id, **env_kwargs(env_id), n_steps=300), seed=3, n=300)
+    c_obs, c_inf = rollout(gym.make(env_id, **env_kwargs(env_id), n_steps=300), seed=4, n=300)
     np.testing.assert_array_equal(a_obs, b_obs)
     np.testing.assert_array_equal(a_inf, b_inf)
     assert not np.array_equal(a_inf, c_inf)
@@ -58,17 +59,19 @@ def test_same_seed_same_trajectory_different_seed_differs(env_id: str) -> None:
 
 @pytest.mark.parametrize("env_id", IDS)
 def test_reset_leaves_no_state_from_previous_episode(env_id: str) -> None:
-    env = gym.make(env_id, n_steps=200)
+    env = gym.make(env_id, **env_kwargs(env_id), n_steps=200)
     rollout(env, seed=11, n=150, action_seed=5)  # a dirty, unfinished episode
     again_obs, again_inf = rollout(env, seed=12, n=200)
-    fresh_obs, fresh_inf = rollout(gym.make(env_id, n_steps=200), seed=12, n=200)
+    fresh_obs, fresh_inf = rollout(
+        gym.make(env_id, **env_kwargs(env_id), n_steps=200), seed=12, n=200
+    )
     np.testing.assert_array_equal(again_obs, fresh_obs)
     np.testing.assert_array_equal(again_inf, fresh_inf)
 
 
 @pytest.mark.parametrize("env_id", IDS)
 def test_truncation_after_n_steps_and_step_after_end_raises(env_id: str) -> None:
-    env = gym.make(env_id, n_steps=25)
+    env = gym.make(env_id, **env_kwargs(env_id), n_steps=25)
     env.reset(seed=0)
     for t in range(25):
         _, _, term, trunc, info = env.step(env.action_space.sample())
@@ -83,13 +86,13 @@ def test_default_episode_length() -> None:
     for env_id in IDS:
         # the books: 2000 steps as in the notebook; Avellaneda & Stoikov (2008): T/dt = 200
         expected = 200 if mm_env.ENV_IDS[env_id] == "avellaneda_stoikov" else 2000
-        assert gym.make(env_id).unwrapped.config.n_steps == expected
+        assert gym.make(env_id, **env_kwargs(env_id)).unwrapped.config.n_steps == expected
 
 
 @pytest.mark.parametrize("env_id", IDS)
 @pytest.mark.parametrize("bad", [np.nan, np.inf, -np.inf])
 def test_non_finite_action_raises(env_id: str, bad: float) -> None:
-    env = gym.make(env_id)
+    env = gym.make(env_id, **env_kwargs(env_id))
     env.reset(seed=0)
     with pytest.raises(ValueError, match="finite"):
         env.step(np.array([0.0, bad]))
@@ -97,7 +100,7 @@ def test_non_finite_action_raises(env_id: str, bad: float) -> None:
 
 @pytest.mark.parametrize("env_id", IDS)
 def test_wrong_action_shape_raises(env_id: str) -> None:
-    env = gym.make(env_id)
+    env = gym.make(env_id, **env_kwargs(env_id))
     env.reset(seed=0)
     with pytest.raises(ValueError, match="shape"):
         env.step(np.zeros(3))
@@ -105,8 +108,8 @@ def test_wrong_action_shape_raises(env_id: str) -> None:
 
 @pytest.mark.parametrize("env_id", IDS)
 def test_out_of_range_actions_are_clipped_and_flagged(env_id: str) -> None:
-    a = gym.make(env_id)
-    b = gym.make(env_id)
+    a = gym.make(env_id, **env_kwargs(env_id))
+    b = gym.make(env_id, **env_kwargs(env_id))
     a.reset(seed=1)
     b.reset(seed=1)
     _, _, _, _, ia = a.step(np.array([5.0, -7.0]))
@@ -118,7 +121,7 @@ def test_out_of_range_actions_are_clipped_and_flagged(env_id: str) -> None:
 
 @pytest.mark.parametrize("env_id", IDS)
 def test_info_keys_and_observation_names(env_id: str) -> None:
-    env = gym.make(env_id)
+    env = gym.make(env_id, **env_kwargs(env_id))
     _, info = env.reset(seed=0)
     required = {
         "mid",
@@ -175,12 +178,12 @@ def test_optional_observation_features() -> None:
 
 @pytest.mark.parametrize("env_id", IDS)
 def test_render_modes(env_id: str) -> None:
-    env = gym.make(env_id, render_mode="ansi")
+    env = gym.make(env_id, **env_kwargs(env_id), render_mode="ansi")
     env.reset(seed=0)
     env.step(np.zeros(2))
     text = env.render()
     assert "our ask" in text and "bid" in text
-    env = gym.make(env_id, render_mode="rgb_array")
+    env = gym.make(env_id, **env_kwargs(env_id), render_mode="rgb_array")
     env.reset(seed=0)
     for _ in range(5):
         env.step(np.zeros(2))

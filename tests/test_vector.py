@@ -12,20 +12,27 @@ from gymnasium.vector import AutoresetMode
 
 import mm_env
 from mm_env import MarketMakingVectorEnv
+from tests.conftest import env_kwargs
 
 IDS = list(mm_env.ENV_IDS)
 
 
 @pytest.mark.parametrize("env_id", IDS)
 def test_make_vec_returns_native_vector_env_with_batched_spaces(env_id: str) -> None:
-    venv = gym.make_vec(env_id, num_envs=5, vectorization_mode="vector_entry_point", n_steps=30)
+    venv = gym.make_vec(
+        env_id,
+        **env_kwargs(env_id),
+        num_envs=5,
+        vectorization_mode="vector_entry_point",
+        n_steps=30,
+    )
     assert isinstance(venv.unwrapped, MarketMakingVectorEnv)
     assert venv.metadata["autoreset_mode"] == AutoresetMode.NEXT_STEP
     obs, info = venv.reset(seed=0)
     assert obs.shape == (5, venv.single_observation_space.shape[0])
     assert venv.observation_space.contains(obs)
     assert venv.action_space.shape == (5, 2)
-    single = gym.make(env_id)
+    single = gym.make(env_id, **env_kwargs(env_id))
     _, single_info = single.reset(seed=0)
     assert set(single_info) <= set(info) and info["mid"].shape == (5,)
 
@@ -34,8 +41,10 @@ def test_make_vec_returns_native_vector_env_with_batched_spaces(env_id: str) -> 
 def test_one_sub_env_reproduces_the_single_env(env_id: str) -> None:
     """Same seed, same actions, across an autoreset: identical trajectories."""
     n = 40
-    single = gym.make(env_id, n_steps=n)
-    venv = gym.make_vec(env_id, num_envs=1, vectorization_mode="vector_entry_point", n_steps=n)
+    single = gym.make(env_id, **env_kwargs(env_id), n_steps=n)
+    venv = gym.make_vec(
+        env_id, **env_kwargs(env_id), num_envs=1, vectorization_mode="vector_entry_point", n_steps=n
+    )
     rng = np.random.default_rng(1)
     actions = rng.uniform(-1, 1, (2 * n + 1, 2))
     s_obs, _ = single.reset(seed=9)
@@ -118,7 +127,9 @@ def test_reset_mask_and_bad_inputs() -> None:
 @pytest.mark.parametrize("env_id", IDS)
 def test_gymnasium_sync_and_async_vector_envs_still_work(env_id: str) -> None:
     for mode in ("sync", "async"):
-        venv = gym.make_vec(env_id, num_envs=2, vectorization_mode=mode, n_steps=10)
+        venv = gym.make_vec(
+            env_id, **env_kwargs(env_id), num_envs=2, vectorization_mode=mode, n_steps=10
+        )
         venv.reset(seed=0)
         for _ in range(12):
             obs, r, te, tr, info = venv.step(venv.action_space.sample())

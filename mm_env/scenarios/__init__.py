@@ -2,6 +2,12 @@
 
 from mm_env.scenarios.avellaneda_stoikov import AvellanedaStoikovSimulator
 from mm_env.scenarios.notebook import NotebookSimulator
+from mm_env.scenarios.replay import ReplaySimulator
 from mm_env.scenarios.synthetic import SyntheticSimulator
 
-__all__ = ["AvellanedaStoikovSimulator", "NotebookSimulator", "SyntheticSimulator"]
+__all__ = [
+    "AvellanedaStoikovSimulator",
+    "NotebookSimulator",
+    "ReplaySimulator",
+    "SyntheticSimulator",
+]
