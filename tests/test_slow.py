@@ -26,3 +26,31 @@ def test_notebook_port_many_seeds(kappa: float, phi: float) -> None:
         np.testing.assert_allclose(cash[:upto], nb_cash[:upto], atol=1e-9)
         np.testing.assert_allclose(pnl[:upto], nb_pnl[:upto], atol=1e-9)
     assert never_clipped >= 15
+
+
+@pytest.mark.slow
+def test_demo_whole_story_tiny(tmp_path) -> None:
+    """``make demo`` end to end with a tiny budget: training, comparison, sensitivity, report."""
+    from train.demo import run_demo
+
+    result = run_demo(
+        n_seeds=1,
+        timesteps=2048,
+        n_episodes=4,
+        n_steps=60,
+        out=str(tmp_path / "demo"),
+        run_root=str(tmp_path / "runs"),
+        sens_episodes=2,
+        notebook_seeds=2,
+    )
+    report = result["report"].read_text()
+    assert "PPO (1 seed)" in report and "Paired tests" in report
+    for png in (
+        "paths.png",
+        "quotes_vs_mid.png",
+        "pnl_distribution.png",
+        "sensitivity_heatmap.png",
+        "notebook/pnl.png",
+    ):
+        assert (tmp_path / "demo" / png).stat().st_size > 2000
+    assert (tmp_path / "demo" / "demo_config.json").is_file()

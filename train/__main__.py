@@ -67,6 +67,12 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="NAME=VALUE",
         help="algorithm hyperparameter override (repeatable)",
     )
+    f.add_argument(
+        "--damping",
+        type=float,
+        default=0.0,
+        help="train on PnL dampened by this η (Spooner et al. 2018); 0 = plain PnL",
+    )
     f.add_argument("--resume", default=None, help="run directory to continue")
     f.add_argument("--no-progress", action="store_true")
 

@@ -118,6 +118,8 @@ def compare(
     groups: dict[str, list[BatchResult]] = {}
     for path in models:
         label, model = load_model(path, env_id)
+        if label in comp.rows:  # two runs with the same algorithm and seed
+            label = f"{label} ({Path(path).name})"
         res = run_batch(model, env_id, overrides, seed, n_episodes, label)
         add(label, res)
         groups.setdefault(label.split(":")[0], []).append(res)

@@ -47,6 +47,7 @@ class FitConfig:
     hyperparams: dict[str, Any] = field(default_factory=dict)
     progress_bar: bool = True
     device: str = "cpu"
+    damping: float = 0.0  # training reward: PnL dampened by Spooner et al. (2018); 0 = plain PnL
 
 
 DEFAULT_HYPERPARAMS: dict[str, dict[str, Any]] = {
@@ -89,7 +90,12 @@ def _make_vec(cfg: FitConfig, seed: int, n_envs: int, monitor: bool = True) -> A
     from mm_env.sb3 import make_sb3_vec_env
 
     venv = make_sb3_vec_env(cfg.env_id, n_envs=n_envs, seed=seed, **cfg.overrides)
-    return VecMonitor(venv) if monitor else venv
+    venv = VecMonitor(venv) if monitor else venv
+    if cfg.damping > 0:
+        from train.shaping import DampedPnL
+
+        venv = DampedPnL(venv, cfg.damping)
+    return venv
 
 
 def _run_dir(cfg: FitConfig) -> Path:
