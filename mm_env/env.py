@@ -84,13 +84,17 @@ class MarketMakingEnv(gym.Env[NDArray[np.floating], NDArray[np.floating]]):
 
     Each step the agent quotes one bid and one ask around the mid of the book it observes. The
     scenario's fill model decides how much of each quote trades; the reward is the change of the
-    mark-to-market PnL. Two scenarios are registered:
+    mark-to-market PnL. These scenarios are registered:
 
     * ``mm_env/MarketMaking-v0`` (``scenario="market_making"``): a queue-reactive book on a tick
       grid (:class:`~mm_env.config.SyntheticConfig`) in which the level-1 imbalance predicts the
       next mid change, with depth-aware, queue-position-aware, partial fills.
     * ``mm_env/Notebook-v0`` (``scenario="notebook"``): the seed notebook's market exactly
       (:class:`~mm_env.config.NotebookConfig`), imbalance identically 0 included.
+    * ``mm_env/AvellanedaStoikov-v0`` (``scenario="avellaneda_stoikov"``): no book, the
+      Avellaneda & Stoikov (2008) model (:class:`~mm_env.config.AvellanedaStoikovConfig`): a
+      Brownian mid and Poisson fills at intensity A·e^(−kδ) of depth δ; the action's spread
+      multiple multiplies a fixed reference spread, and the observation shows the time left.
 
     ## Action Space
 
