@@ -225,7 +225,9 @@ AGENTS = [
 ]
 
 
-@pytest.mark.parametrize("make_agent", AGENTS)
+@pytest.mark.parametrize(
+    "make_agent", AGENTS, ids=["as-0.1", "as-0.5", "as-sym-0.01", "glft-exact", "glft-closed", "cj"]
+)
 def test_agents_quote_their_depths_exactly_and_are_never_clipped(make_agent) -> None:
     config = AvellanedaStoikovConfig(observation_dtype="float64")
     env = gym.make(ID, config=config)
