@@ -270,15 +270,22 @@ def _synthetic_step_row(
     if n_levels > 1:
         bs[jb] = revert_log_size(bs[jb], log_deep, persist, 1.0, bid_deep_shock, floor)
         asz[ja] = revert_log_size(asz[ja], log_deep, persist, 1.0, ask_deep_shock, floor)
+    # both sides may improve; when only one tick of room is left, the side whose uniform is
+    # smaller goes first (either side with probability 1/2, so the book has no drift)
     p_imp = params[P_IMPROVE]
-    if at - bt > 1.0 and u[i, U_BID_IMPROVE] < p_imp:
-        size = -params[P_IMPROVE_SIZE] * math.log(1.0 - u[i, U_BID_IMPROVE] / p_imp)
-        improve(bs, max(size, floor))
-        bt += 1.0
-    if at - bt > 1.0 and u[i, U_ASK_IMPROVE] < p_imp:
-        size = -params[P_IMPROVE_SIZE] * math.log(1.0 - u[i, U_ASK_IMPROVE] / p_imp)
-        improve(asz, max(size, floor))
-        at -= 1.0
+    u_bid = u[i, U_BID_IMPROVE]
+    u_ask = u[i, U_ASK_IMPROVE]
+    for side in range(2):
+        bid_turn = (side == 0) == (u_bid <= u_ask)
+        uu = u_bid if bid_turn else u_ask
+        if at - bt > 1.0 and uu < p_imp:
+            size = max(-params[P_IMPROVE_SIZE] * math.log(1.0 - uu / p_imp), floor)
+            if bid_turn:
+                improve(bs, size)
+                bt += 1.0
+            else:
+                improve(asz, size)
+                at -= 1.0
     state[i, BID_TICKS] = bt
     state[i, ASK_TICKS] = at
     # what rests after the step (a fully filled order leaves nothing, and no queue position)
