@@ -29,6 +29,7 @@ test-slow: $(STAMP)
 bench: $(STAMP)
 	$(PY) benchmarks/bench_env.py
 	$(PY) benchmarks/bench_vector.py
+	$(PY) benchmarks/bench_replay.py
 	$(PY) benchmarks/bench_ppo.py
 
 lint: $(STAMP)

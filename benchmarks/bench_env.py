@@ -51,7 +51,9 @@ def main() -> None:
     ref = steps_per_second("CartPole-v1", args.steps, args.repeats)
     print(f"{'env (gym.make, single)':32} {'steps/s':>12} {'x CartPole-v1':>14}")
     print(f"{'CartPole-v1':32} {ref:12,.0f} {1.0:14.2f}")
-    for env_id in mm_env.ENV_IDS:
+    for env_id, scenario in mm_env.ENV_IDS.items():
+        if getattr(mm_env.SCENARIOS[scenario][1], "takes_data", False):
+            continue  # replays need data: benchmarks/bench_replay.py
         sps = steps_per_second(env_id, args.steps, args.repeats)
         print(f"{env_id:32} {sps:12,.0f} {sps / ref:14.2f}")
 

@@ -62,6 +62,8 @@ def main() -> None:
     for n in args.sizes:
         envs = {"CartPoleVectorEnv": CartPoleVectorEnv(num_envs=n)}
         for env_id, scenario in mm_env.ENV_IDS.items():
+            if getattr(mm_env.SCENARIOS[scenario][1], "takes_data", False):
+                continue  # replays need data: benchmarks/bench_replay.py
             envs[env_id] = MarketMakingVectorEnv(n, scenario)
         # interleaved: each repeat times every env once, so a slow spell of the machine hits
         # all of them; figures are medians over repeats

@@ -429,7 +429,20 @@ class ReplayConfig(MarketConfig):
     Episodes: ``n_steps`` consecutive steps, starting at a uniformly random step of the split
     drawn from ``np_random`` (a split with fewer than ``n_steps + 1`` steps raises).
 
-    Fill model: see :mod:`mm_env.scenarios.replay`.
+    Fill model: see :mod:`mm_env.scenarios.replay`. Our orders never move the replayed book.
+
+    Attributes:
+        data_path: where the replayed book came from (filled in from ``data=``); with no
+            ``data=``, the path the env loads (see :func:`mm_env.data.load_book`).
+        tick_size: the price grid of the data (quotes are rounded to it; prices of the data
+            off the grid raise).
+        n_levels: levels per side used from the data (the data may have more).
+        step_seconds: ``None`` for one step per event, else the clock period in seconds.
+        split, split_time, split_fraction: the train/test split by time (above).
+        infer_trades: without trades or messages in the data, infer executions from best-level
+            depletion (an optimistic upper bound); ``False`` raises instead.
+        spread_unit: the divisor of the spread and mid change in the observation (price
+            units); ``None``: the median spread of the split, filled in by the env.
     """
 
     data_path: str | None = None

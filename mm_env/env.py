@@ -91,6 +91,10 @@ class MarketMakingEnv(gym.Env[NDArray[np.floating], NDArray[np.floating]]):
       next mid change, with depth-aware, queue-position-aware, partial fills.
     * ``mm_env/Notebook-v0`` (``scenario="notebook"``): the seed notebook's market exactly
       (:class:`~mm_env.config.NotebookConfig`), imbalance identically 0 included.
+    * ``mm_env/Replay-v0`` (``scenario="replay"``): a recorded book (LOBSTER or the generic L2
+      snapshot layout, :mod:`mm_env.data`) replayed per event or on a clock, with fills against
+      the recorded executions (:class:`~mm_env.config.ReplayConfig`); pass ``data=`` (a path
+      or a loaded :class:`~mm_env.data.OrderBook`). The replayed book ignores our orders.
     * ``mm_env/AvellanedaStoikov-v0`` (``scenario="avellaneda_stoikov"``): no book, the
       Avellaneda & Stoikov (2008) model (:class:`~mm_env.config.AvellanedaStoikovConfig`): a
       Brownian mid and Poisson fills at intensity A·e^(−kδ) of depth δ; the action's spread

@@ -196,15 +196,16 @@ def _replay_step_row(
         for j in range(trade_ptr[k], trade_ptr[k + 1]):
             p = trade_t[j]
             v = trade_size[j]
-            scratch[0] = v
+            cell = scratch[i]  # one-level book for sweep(): the execution's own volume
+            cell[0] = v
             if trade_side[j] < 0.0:  # a seller hit the bids
                 if bid_left > EMPTY:
                     rel = -1 if p < qb_t else (0 if p == qb_t else 1)
-                    ours, bid_ahead = sweep(scratch, rel, bid_ahead, bid_left, v)
+                    ours, bid_ahead = sweep(cell, rel, bid_ahead, bid_left, v)
                     bid_left -= fill_bid(state, i, ours, qb_t * tick, params)
             elif ask_left > EMPTY:  # a buyer lifted the asks
                 rel = -1 if p > qa_t else (0 if p == qa_t else 1)
-                ours, ask_ahead = sweep(scratch, rel, ask_ahead, ask_left, v)
+                ours, ask_ahead = sweep(cell, rel, ask_ahead, ask_left, v)
                 ask_left -= fill_ask(state, i, ours, qa_t * tick, params)
         bid_ahead = displayed_ahead(bid_t[k], bid_sz[k], qb_t, True, bid_ahead)
         ask_ahead = displayed_ahead(ask_t[k], ask_sz[k], qa_t, False, ask_ahead)
@@ -235,9 +236,9 @@ def replay_step(
     obs,
     truncated,
     active,
+    scratch,
 ):
     """Step every active row (serial; for small batches and the single env)."""
-    scratch = np.empty(1)
     for i in range(state.shape[0]):
         if active[i]:
             _replay_step_row(
@@ -279,11 +280,11 @@ def replay_step_parallel(
     obs,
     truncated,
     active,
+    scratch,
 ):
     """Step every active row on all cores (rows are independent; the book is read-only)."""
     for i in prange(state.shape[0]):
         if active[i]:
-            scratch = np.empty(1)
             _replay_step_row(
                 i,
                 state,
@@ -439,6 +440,7 @@ class ReplaySimulator(Simulator):
             config = config.replace(spread_unit=float(np.median(book.spread[r0:r1])))
         super().__init__(config, n_envs)
         self.book = book
+        self._scratch = np.zeros((self.n_envs, 1))
         tick = config.tick_size
         L = config.n_levels
         self.bid_ticks = self._to_ticks(book.bid_prices[:, :L], "bid prices")
@@ -515,23 +517,29 @@ class ReplaySimulator(Simulator):
     ) -> None:
         kernel = replay_step_parallel if self.n_envs >= PARALLEL_MIN_ROWS else replay_step
         kernel(
-            self.state,
-            self.bid_ticks,
-            self.bid_sizes,
-            self.ask_ticks,
-            self.ask_sizes,
-            self.grid,
-            self.trade_ptr,
-            self.trade_ticks,
-            self.trade_size,
-            self.trade_side,
-            self.params,
-            actions,
-            self.depths,
-            self.obs,
-            self.truncated,
-            active,
+            *self._book_args, actions, self.depths, self.obs, self.truncated, active, self._scratch
         )
+
+    @property
+    def _book_args(self) -> tuple[Any, ...]:
+        """The kernels' read-only book arguments and the state (built once: the hot path)."""
+        args = self.__dict__.get("_book_args_cache")
+        if args is None:
+            args = (
+                self.state,
+                self.bid_ticks,
+                self.bid_sizes,
+                self.ask_ticks,
+                self.ask_sizes,
+                self.grid,
+                self.trade_ptr,
+                self.trade_ticks,
+                self.trade_size,
+                self.trade_side,
+                self.params,
+            )
+            self.__dict__["_book_args_cache"] = args
+        return args
 
     def book_snapshot(self, row: int = 0) -> dict[str, NDArray[np.float64]]:
         k = self.grid[int(self.state[row, GRID])]

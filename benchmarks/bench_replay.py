@@ -1,0 +1,128 @@
+"""Replay-v0 speed on the GOOG LOBSTER day (147,916 events): single env and vector env.
+
+Single env, three ways, to show where the time goes: through ``gym.make`` (Gymnasium's
+checker and order-enforcing wrappers), the unwrapped env (our ``step``: validation, info dict),
+and the bare simulator (one kernel call per step, no info dict). Vector env: env-steps per
+second of ``MarketMakingVectorEnv`` at several N. Per-event stepping unless ``--clock`` is
+given (seconds). Actions are pre-drawn; each figure is the best of ``--repeats`` runs.
+
+    python benchmarks/bench_replay.py [--steps 200000] [--sizes 1 64 1024] [--clock 1.0]
+
+The data are found at $MM_ENV_DATA/lobster/GOOG_2012-06-21_10 (default ../shared/data).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from pathlib import Path
+
+import gymnasium as gym
+import numpy as np
+
+import mm_env
+from mm_env.data import load_book
+
+ROOT = Path(__file__).resolve().parents[1]
+ID = "mm_env/Replay-v0"
+
+
+def goog_path() -> Path:
+    base = Path(os.environ.get("MM_ENV_DATA", ROOT.parent / "shared" / "data"))
+    return base / "lobster" / "GOOG_2012-06-21_10"
+
+
+def time_loop(step, reset, actions: list, n_steps: int, repeats: int) -> float:
+    best = 0.0
+    for _ in range(repeats):
+        reset()
+        start = time.perf_counter()
+        for i in range(n_steps):
+            if step(actions[i & 1023]):
+                reset()
+        best = max(best, n_steps / (time.perf_counter() - start))
+    return best
+
+
+def single_env_rates(book, n_timed: int, repeats: int, **kw) -> dict[str, float]:
+    env = gym.make(ID, data=book, **kw)
+    rng = np.random.default_rng(0)
+    actions = [rng.uniform(-1, 1, 2).astype(np.float32) for _ in range(1024)]
+    env.reset(seed=0)
+    env.step(actions[0])
+    out = {}
+
+    def wrapped(a):
+        _, _, term, trunc, _ = env.step(a)
+        return term or trunc
+
+    out["gym.make (wrappers)"] = time_loop(wrapped, env.reset, actions, n_timed, repeats)
+    raw = env.unwrapped
+
+    def unwrapped(a):
+        _, _, term, trunc, _ = raw.step(a)
+        return term or trunc
+
+    out["unwrapped env"] = time_loop(unwrapped, raw.reset, actions, n_timed, repeats)
+    sim = raw.simulator
+    gen = np.random.default_rng(0)
+    batch = [a.astype(np.float64).reshape(1, 2) for a in actions]
+
+    def bare(a):
+        sim.step(a, gen)
+        return sim.truncated[0]
+
+    out["bare simulator"] = time_loop(bare, lambda: sim.reset(gen), batch, n_timed, repeats)
+    return out
+
+
+def vector_rate(book, n_envs: int, n_timed: int, repeats: int, **kw) -> float:
+    venv = gym.make_vec(
+        ID, num_envs=n_envs, vectorization_mode="vector_entry_point", data=book, **kw
+    )
+    rng = np.random.default_rng(0)
+    actions = [rng.uniform(-1, 1, (n_envs, 2)).astype(np.float32) for _ in range(16)]
+    venv.reset(seed=0)
+    venv.step(actions[0])
+    steps = max(16, n_timed // n_envs)
+    best = 0.0
+    for _ in range(repeats):
+        start = time.perf_counter()
+        for i in range(steps):
+            venv.step(actions[i & 15])
+        best = max(best, steps * n_envs / (time.perf_counter() - start))
+    return best
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--steps", type=int, default=200_000)
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--sizes", type=int, nargs="+", default=[1, 64, 1024])
+    parser.add_argument("--clock", type=float, default=None, help="step_seconds (default: events)")
+    args = parser.parse_args()
+    path = goog_path()
+    if not path.is_dir():
+        print(f"GOOG LOBSTER day not found at {path} (set MM_ENV_DATA); nothing to time")
+        sys.exit(0)
+    t0 = time.perf_counter()
+    book = load_book(path)
+    print(
+        f"loaded {book.n_rows:,} events x {book.n_levels} levels, "
+        f"{len(book.trade_row):,} executions in {time.perf_counter() - t0:.2f} s; "
+        f"mm_env {mm_env.__version__}, step {'per event' if args.clock is None else args.clock}"
+    )
+    kw = {"step_seconds": args.clock, "n_steps": 2000, "max_inventory": 100.0}
+    print(f"{'single env':32} {'steps/s':>12}")
+    for name, sps in single_env_rates(book, args.steps, args.repeats, **kw).items():
+        print(f"{name:32} {sps:12,.0f}")
+    print(f"{'vector env, N':32} {'env-steps/s':>12}")
+    for n in args.sizes:
+        sps = vector_rate(book, n, args.steps, args.repeats, **kw)
+        print(f"{n:<32d} {sps:12,.0f}")
+
+
+if __name__ == "__main__":
+    main()
