@@ -5,7 +5,8 @@ helper or a constant it uses from another module does. Our scenario kernels inli
 column constants from :mod:`mm_env.core`, so after an edit of core.py their cache would be
 stale. On import we hash the sources kernels are built from (``core.py`` and ``scenarios/``);
 when the hash differs from the one recorded beside the cache, every cached kernel of the
-package is deleted (and recompiled on first use). Read-only installs are left alone (numba then caches elsewhere or not at all).
+package is deleted (and recompiled on first use). Read-only installs are left alone (numba
+then caches elsewhere or not at all).
 """
 
 from __future__ import annotations
