@@ -55,6 +55,7 @@ def run_demo(
             "n_steps": n_steps,
             "train_overrides": TRAIN_OVERRIDES,
             "train_hyperparams": TRAIN_HYPERPARAMS,
+            "train_damping": TRAIN_DAMPING,
             "eval_seed": EVAL_SEED_BASE,
             "versions": versions(),
         },
@@ -77,6 +78,7 @@ def run_demo(
             run_root=run_root,
             hyperparams=TRAIN_HYPERPARAMS,
             progress_bar=False,
+            damping=TRAIN_DAMPING,
         )
         t0 = time.perf_counter()
         runs.append(fit(cfg))
@@ -101,7 +103,8 @@ def run_demo(
     )
     header = {
         "training": f"PPO, {n_seeds} seeds x {timesteps:,} steps, 64 envs, "
-        f"overrides {TRAIN_OVERRIDES}, hyperparameters {TRAIN_HYPERPARAMS}",
+        f"overrides {TRAIN_OVERRIDES}, hyperparameters {TRAIN_HYPERPARAMS}, "
+        f"dampened-PnL reward η={TRAIN_DAMPING}",
         "runs": ", ".join(str(r) for r in runs),
     }
     path = write_report(comp, out_dir, sens, header=header)
