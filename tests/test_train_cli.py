@@ -188,3 +188,64 @@ def test_model_of_another_scenario_is_refused(tmp_path: Path, capsys) -> None:
     run = fit(cfg)
     assert main(["evaluate", str(run), "--episodes", "2"]) == 2
     assert "trained on mm_env/Notebook-v0" in capsys.readouterr().err
+
+
+def test_fit_cli_records_every_option(tmp_path: Path) -> None:
+    code = main(
+        [
+            "fit",
+            "--timesteps",
+            "64",
+            "--n-envs",
+            "2",
+            "--set",
+            "n_steps=20",
+            "--damping",
+            "0.5",
+            "--eval-freq",
+            "1000000",
+            "--checkpoint-freq",
+            "1000000",
+            "--hp",
+            "n_steps=32",
+            "--hp",
+            "batch_size=64",
+            "--hp",
+            "n_epochs=1",
+            "--seed",
+            "3",
+            "--run-root",
+            str(tmp_path),
+            "--no-progress",
+        ]
+    )
+    assert code == 0
+    (run,) = tmp_path.iterdir()
+    saved = json.loads((run / "config.json").read_text())
+    assert saved["fit"]["damping"] == 0.5 and saved["fit"]["seed"] == 3
+    assert saved["fit"]["overrides"] == {"n_steps": 20} and saved["hyperparams"]["n_epochs"] == 1
+
+
+def test_damped_reward_removes_speculative_gains_only() -> None:
+    from stable_baselines3.common.vec_env import VecMonitor
+
+    import mm_env
+    from mm_env.sb3 import make_sb3_vec_env
+    from train.shaping import DampedPnL
+
+    mapping = mm_env.ActionMapping.from_config(mm_env.make_config("market_making"))
+    action = np.tile(mapping.to_action(1.0, -1.0), (4, 1))  # buys only: builds inventory
+    totals = []
+    for damping in (0.0, 1.0):
+        venv = VecMonitor(make_sb3_vec_env(n_envs=4, seed=0, n_steps=300))
+        if damping:
+            venv = DampedPnL(venv, damping)
+        venv.reset()
+        total = np.zeros(4)
+        for _ in range(300):
+            total += venv.step(action)[1]
+        totals.append(total)
+    plain, damped = totals
+    assert np.all(damped <= plain + 1e-6) and np.any(damped < plain - 0.1)
+    with pytest.raises(ValueError, match="damping"):
+        DampedPnL(VecMonitor(make_sb3_vec_env(n_envs=1, seed=0)), -1.0)

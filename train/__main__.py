@@ -143,6 +143,7 @@ def run(args: argparse.Namespace) -> None:
             run_root=args.run_root,
             hyperparams=parse_overrides(args.hp),
             progress_bar=not args.no_progress,
+            damping=args.damping,
         )
         run_dir = fit(
             cfg, Path(args.resume) if args.resume else None, args.timesteps if args.resume else None
