@@ -62,12 +62,20 @@ def test_resume_continues_without_losing_steps(tiny_run: Path, tmp_path: Path) -
 
 
 def test_saved_model_reloads_and_reproduces_its_evaluation(tiny_run: Path) -> None:
-    _, model = load_model(tiny_run, "mm_env/MarketMaking-v0")
-    a = run_batch(model, "mm_env/MarketMaking-v0", TINY, EVAL_SEED_BASE, 3)
-    _, again = load_model(tiny_run / "model.zip", "mm_env/MarketMaking-v0")
-    b = run_batch(again, "mm_env/MarketMaking-v0", TINY, EVAL_SEED_BASE, 3)
+    env_id = "mm_env/MarketMaking-v0"
+    label, best = load_model(tiny_run, env_id)  # a run directory means its best model
+    assert label == "ppo:seed0:best"
+    a = run_batch(best, env_id, TINY, EVAL_SEED_BASE, 3)
+    _, again = load_model(tiny_run / "best" / "best_model.zip", env_id)
+    b = run_batch(again, env_id, TINY, EVAL_SEED_BASE, 3)
     np.testing.assert_array_equal(a.series["pnl"], b.series["pnl"])
-    np.testing.assert_array_equal(a.column("final_pnl"), b.column("final_pnl"))
+    for _ in range(2):  # the final model, loaded twice, evaluates identically too
+        label, final = load_model(tiny_run / "model.zip", env_id)
+        c = run_batch(final, env_id, TINY, EVAL_SEED_BASE, 3)
+        if _ == 0:
+            first = c.column("final_pnl")
+    assert label == "ppo:seed0"
+    np.testing.assert_array_equal(first, c.column("final_pnl"))
 
 
 def test_evaluate_model_and_baseline(tiny_run: Path, tmp_path: Path, capsys) -> None:

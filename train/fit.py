@@ -227,11 +227,17 @@ def _latest_checkpoint(run_dir: Path) -> tuple[Path, Path, Path, int]:
 
 # ---- loading a trained policy for evaluation ----------------------------------------------
 def load_run_model(path: Path, env_id: str) -> tuple[str, Any]:
-    """Load ``model.zip`` of a run directory (or a ``.zip`` inside one) for ``env_id``."""
+    """Load a trained model for ``env_id``: a run directory gives its best model (kept by the
+    periodic evaluation on the validation stream, disjoint from evaluation seeds), or its final
+    ``model.zip`` when there is none; a ``.zip`` path inside a run gives that file."""
     if not path.exists():
         raise CliError(f"model file {path} does not exist")
     run_dir = path if path.is_dir() else path.parent
-    zip_path = path / "model.zip" if path.is_dir() else path
+    if path.is_dir():  # a run: its best model on the validation stream, else its final one
+        best = path / "best" / "best_model.zip"
+        zip_path = best if best.is_file() else path / "model.zip"
+    else:
+        zip_path = path
     if not zip_path.is_file():
         raise CliError(f"no model.zip in {path}")
     config_file = next(
@@ -246,4 +252,6 @@ def load_run_model(path: Path, env_id: str) -> tuple[str, Any]:
     algo_cls = _algo_class(saved["fit"]["algo"])
     model = algo_cls.load(zip_path, device="cpu")
     label = f"{saved['fit']['algo']}:seed{saved['fit']['seed']}"
+    if zip_path.parent.name == "best":
+        label += ":best"
     return label, model
