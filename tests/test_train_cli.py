@@ -165,7 +165,12 @@ def test_sensitivity_parallel_equals_serial(tmp_path: Path) -> None:
         (["evaluate", "no/such/model.zip", "--episodes", "2"], "does not exist"),
         (["evaluate", "baseline:nope", "--episodes", "2"], "unknown baseline"),
         (["evaluate", "baseline:skew:kappa=x", "--episodes", "2"], "not a number"),
-        (["evaluate", "baseline:skew", "--seed", "3"], "training range"),
+        (["evaluate", "baseline:skew", "--seed", "3"], "below is training"),
+        (["evaluate", "baseline:skew", "--seed", "2000000"], "validation"),
+        (["fit", "--timesteps", "0"], "at least 1"),
+        (["fit", "--timesteps", "10", "--hp", "bogus=1"], "unknown ppo hyperparameter"),
+        (["fit", "--timesteps", "10", "--damping", "-1"], "damping"),
+        (["demo", "--episodes", "1"], "--episodes"),
         (["fit", "--algo", "dqn", "--timesteps", "10"], "unknown algorithm"),
         (["fit", "--env-id", "CartPole-v1", "--timesteps", "10"], "unknown env id"),
         (["fit", "--set", "tick_size=-1", "--timesteps", "10"], "tick_size"),
@@ -179,6 +184,11 @@ def test_bad_input_is_a_one_line_error(argv, needle, capsys, tmp_path) -> None:
     err = capsys.readouterr().err
     assert err.startswith("mm-train: error:") and needle in err and err.count("\n") == 1
     assert "Traceback" not in err
+
+
+def test_resume_refuses_a_total_not_above_the_checkpoint(tiny_run: Path, capsys) -> None:
+    assert main(["fit", "--resume", str(tiny_run), "--timesteps", "128", "--no-progress"]) == 2
+    assert "above that" in capsys.readouterr().err
 
 
 def test_model_of_another_scenario_is_refused(tmp_path: Path, capsys) -> None:

@@ -134,7 +134,7 @@ def run(args: argparse.Namespace) -> None:
             env_id=args.env_id,
             algo=args.algo,
             seed=args.seed,
-            total_timesteps=args.timesteps or 200_000,
+            total_timesteps=200_000 if args.timesteps is None else args.timesteps,
             n_envs=args.n_envs,
             overrides=parse_overrides(args.overrides),
             eval_freq=args.eval_freq,

@@ -34,6 +34,16 @@ def check_training_seed(seed: int) -> int:
     return seed
 
 
+def check_eval_seed(seed: int) -> int:
+    """Evaluation streams live in [EVAL_SEED_BASE, VALIDATION_SEED_BASE)."""
+    if not EVAL_SEED_BASE <= seed < VALIDATION_SEED_BASE:
+        raise CliError(
+            f"evaluation seed {seed} must lie in [{EVAL_SEED_BASE}, {VALIDATION_SEED_BASE}): "
+            "below is training, above is the validation used to pick best models"
+        )
+    return seed
+
+
 def check_seeds(seeds: list[int], what: str = "seeds") -> list[int]:
     if not seeds:
         raise CliError(f"the list of {what} is empty")

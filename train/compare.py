@@ -20,7 +20,14 @@ from typing import Any
 import numpy as np
 
 from baselines import SkewBaseline, SymmetricBaseline
-from train.common import EVAL_SEED_BASE, CliError, check_env_id, make_config, versions
+from train.common import (
+    EVAL_SEED_BASE,
+    CliError,
+    check_env_id,
+    check_eval_seed,
+    make_config,
+    versions,
+)
 from train.evaluate import BatchResult, load_model, run_batch
 from train.stats import bootstrap_ci, paired_test
 
@@ -103,10 +110,7 @@ def compare(
     check_env_id(env_id)
     if n_episodes < 2:
         raise CliError(f"--episodes must be at least 2 for confidence intervals (got {n_episodes})")
-    if seed < EVAL_SEED_BASE:
-        raise CliError(
-            f"evaluation seed {seed} lies in the training range; use >= {EVAL_SEED_BASE}"
-        )
+    check_eval_seed(seed)
     config = make_config(env_id, overrides)
     comp = Comparison(env_id, seed, n_episodes)
 

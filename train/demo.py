@@ -17,7 +17,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from train.common import EVAL_SEED_BASE, versions, write_json
+from train.common import EVAL_SEED_BASE, CliError, versions, write_json
 from train.compare import compare, format_table, format_tests, write_comparison
 from train.fit import FitConfig, fit
 from train.notebook import run_notebook
@@ -43,6 +43,15 @@ def run_demo(
     sens_episodes: int = 32,
     notebook_seeds: int = 16,
 ) -> dict[str, Any]:
+    for name, value, least in (
+        ("--seeds", n_seeds, 1),
+        ("--timesteps", timesteps, 1),
+        ("--episodes", n_episodes, 2),
+        ("sens_episodes", sens_episodes, 2),
+        ("notebook_seeds", notebook_seeds, 2),
+    ):
+        if value < least:
+            raise CliError(f"{name} must be at least {least} (got {value})")
     started = time.perf_counter()
     out_dir = Path(out)
     eval_overrides: dict[str, Any] = {} if n_steps is None else {"n_steps": n_steps}
@@ -73,7 +82,8 @@ def run_demo(
             total_timesteps=timesteps,
             n_envs=64,
             overrides={**TRAIN_OVERRIDES, **eval_overrides},
-            eval_freq=max(timesteps // 4, 1),
+            eval_freq=min(50_000, max(timesteps // 4, 1)),
+            n_eval_episodes=32,
             checkpoint_freq=max(timesteps // 2, 1),
             run_root=run_root,
             hyperparams=TRAIN_HYPERPARAMS,

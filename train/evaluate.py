@@ -21,7 +21,13 @@ import mm_env
 from baselines import BASELINES, SkewBaseline, SymmetricBaseline
 from mm_env.evaluation import SERIES_KEYS
 from mm_env.metrics import EpisodeMetrics, episode_metrics, mean_and_se
-from train.common import EVAL_SEED_BASE, CliError, check_env_id, make_config, versions
+from train.common import (
+    CliError,
+    check_env_id,
+    check_eval_seed,
+    make_config,
+    versions,
+)
 
 
 @dataclass
@@ -114,11 +120,7 @@ def evaluate_command(
     check_env_id(env_id)
     if n_episodes < 1:
         raise CliError(f"--episodes must be at least 1 (got {n_episodes})")
-    if seed < EVAL_SEED_BASE:
-        raise CliError(
-            f"evaluation seed {seed} lies in the training range [0, {EVAL_SEED_BASE}); "
-            f"use a seed >= {EVAL_SEED_BASE}"
-        )
+    check_eval_seed(seed)
     config = make_config(env_id, overrides)
     label, policy = policy_from_spec(policy_spec, env_id, config)
     result = run_batch(policy, env_id, overrides, seed, n_episodes, label, keep_series=False)

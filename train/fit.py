@@ -107,17 +107,11 @@ def _run_dir(cfg: FitConfig) -> Path:
 def fit(cfg: FitConfig, resume: Path | None = None, total_timesteps: int | None = None) -> Path:
     """Train a new run, or continue ``resume`` from its latest checkpoint (up to its saved
     total, or ``total_timesteps`` when given); returns the run directory."""
+    import inspect
+
+    import numpy as np
     from stable_baselines3.common.callbacks import CallbackList, CheckpointCallback, EvalCallback
     from stable_baselines3.common.vec_env import VecNormalize
-
-    check_env_id(cfg.env_id)
-    check_training_seed(cfg.seed)
-    algo_cls = _algo_class(cfg.algo)
-    config = make_config(cfg.env_id, cfg.overrides)
-    for name, value in (("total_timesteps", cfg.total_timesteps), ("n_envs", cfg.n_envs)):
-        if value < 1:
-            raise CliError(f"--{name.replace('_', '-')} must be at least 1 (got {value})")
-    n_envs = cfg.n_envs if cfg.algo in ("ppo", "a2c") else min(cfg.n_envs, 8)
 
     if resume is not None:
         run_dir, model_path, stats_path, done = _latest_checkpoint(resume)
@@ -125,29 +119,55 @@ def fit(cfg: FitConfig, resume: Path | None = None, total_timesteps: int | None 
         cfg = FitConfig(**{**saved["fit"], "progress_bar": cfg.progress_bar})
         if total_timesteps is not None:
             cfg.total_timesteps = total_timesteps
-        algo_cls = _algo_class(cfg.algo)
-        n_envs = cfg.n_envs if cfg.algo in ("ppo", "a2c") else min(cfg.n_envs, 8)
+        if cfg.total_timesteps <= done:
+            raise CliError(
+                f"{run_dir} has {done} steps checkpointed; pass --timesteps above that to resume"
+            )
+        hyper = saved["hyperparams"]
     else:
+        check_env_id(cfg.env_id)
         run_dir = _run_dir(cfg)
         done = 0
-    seed_everything(cfg.seed + done)
+        hyper = {**DEFAULT_HYPERPARAMS.get(cfg.algo, {}), **cfg.hyperparams}
+    check_env_id(cfg.env_id)
+    check_training_seed(cfg.seed)
+    algo_cls = _algo_class(cfg.algo)
+    config = make_config(cfg.env_id, cfg.overrides)
+    for name, value in (
+        ("total_timesteps", cfg.total_timesteps),
+        ("n_envs", cfg.n_envs),
+        ("n_eval_episodes", cfg.n_eval_episodes),
+    ):
+        if value < 1:
+            raise CliError(f"--{name.replace('_', '-')} must be at least 1 (got {value})")
+    if not (np.isfinite(cfg.damping) and cfg.damping >= 0):
+        raise CliError(f"--damping must be a finite number >= 0 (got {cfg.damping})")
+    accepted = set(inspect.signature(algo_cls.__init__).parameters)
+    unknown = sorted(set(hyper) - accepted)
+    if unknown:
+        raise CliError(f"unknown {cfg.algo} hyperparameter(s) {unknown}")
+    n_envs = cfg.n_envs if cfg.algo in ("ppo", "a2c") else min(cfg.n_envs, 8)
+    gamma = float(hyper.get("gamma", 0.99))
+
+    # a resumed run continues with fresh streams (seed + steps done), not a replay of its start
+    stream_seed = (cfg.seed + done) % VALIDATION_SEED_BASE if done else cfg.seed
+    seed_everything(stream_seed)
     train_env = VecNormalize(
-        _make_vec(cfg, cfg.seed, n_envs),
+        _make_vec(cfg, stream_seed % 1_000_000, n_envs),
         norm_obs=False,
         norm_reward=True,
-        gamma=DEFAULT_HYPERPARAMS.get(cfg.algo, {}).get("gamma", 0.99),
+        gamma=gamma,
     )
     # the evaluation env mirrors the training wrappers (EvalCallback syncs their statistics);
-    # it reports raw rewards
+    # it reports raw rewards, on the validation stream (disjoint from training and evaluation)
+    plain = FitConfig(**{**asdict(cfg), "damping": 0.0})
     eval_env = VecNormalize(
-        _make_vec(cfg, VALIDATION_SEED_BASE + cfg.seed, cfg.n_eval_episodes),
+        _make_vec(plain, VALIDATION_SEED_BASE + cfg.seed, cfg.n_eval_episodes),
         norm_obs=False,
         norm_reward=False,
         training=False,
     )
-    run_dir.mkdir(parents=True, exist_ok=True)
     if resume is None:
-        hyper = {**DEFAULT_HYPERPARAMS.get(cfg.algo, {}), **cfg.hyperparams}
         model = algo_cls(
             "MlpPolicy",
             train_env,
@@ -158,6 +178,7 @@ def fit(cfg: FitConfig, resume: Path | None = None, total_timesteps: int | None 
             **hyper,
         )
         model.action_space.seed(cfg.seed)
+        run_dir.mkdir(parents=True, exist_ok=True)
         write_json(
             run_dir / "config.json",
             {
@@ -173,38 +194,48 @@ def fit(cfg: FitConfig, resume: Path | None = None, total_timesteps: int | None 
     else:
         model = algo_cls.load(model_path, env=train_env, device=cfg.device)
         if stats_path.exists():
-            stats = VecNormalize.load(str(stats_path), train_env.venv)
-            train_env.ret_rms = stats.ret_rms
+            train_env.ret_rms = VecNormalize.load(str(stats_path), train_env.venv).ret_rms
+        buffer = model_path.parent / f"model_replay_buffer_{done}_steps.pkl"
+        if buffer.exists():
+            model.load_replay_buffer(buffer)
         model.set_env(train_env)
-    per_call = max(n_envs, 1)
-    callbacks = CallbackList(
-        [
-            CheckpointCallback(
-                max(cfg.checkpoint_freq // per_call, 1),
-                str(run_dir / "checkpoints"),
-                name_prefix="model",
-                save_vecnormalize=True,
-            ),
-            EvalCallback(
-                eval_env,
-                n_eval_episodes=cfg.n_eval_episodes,
-                eval_freq=max(cfg.eval_freq // per_call, 1),
-                best_model_save_path=str(run_dir / "best"),
-                log_path=str(run_dir / "eval"),
-                deterministic=True,
-                verbose=0,
-            ),
-        ]
+    # checkpoints fall on rollout boundaries for on-policy algorithms, so a resumed run loses
+    # no trained step
+    calls = max(cfg.checkpoint_freq // n_envs, 1)
+    if cfg.algo in ("ppo", "a2c"):
+        rollout = int(hyper.get("n_steps", 2048 if cfg.algo == "ppo" else 5))
+        calls = max(rollout, (calls // rollout) * rollout)
+    evaluation = EvalCallback(
+        eval_env,
+        n_eval_episodes=cfg.n_eval_episodes,
+        eval_freq=max(cfg.eval_freq // n_envs, 1),
+        best_model_save_path=str(run_dir / "best"),
+        log_path=str(run_dir / "eval"),
+        deterministic=True,
+        verbose=0,
     )
-    remaining = cfg.total_timesteps - done
-    if remaining > 0:
-        model.learn(
-            remaining,
-            callback=callbacks,
-            progress_bar=cfg.progress_bar,
-            reset_num_timesteps=resume is None,
-            tb_log_name="run",
-        )
+    history = run_dir / "eval" / "evaluations.npz"
+    if resume is not None and history.exists():  # keep the best so far and the history
+        old = np.load(history)
+        evaluation.evaluations_timesteps = list(old["timesteps"])
+        evaluation.evaluations_results = [list(r) for r in old["results"]]
+        evaluation.evaluations_length = [list(r) for r in old["ep_lengths"]]
+        if len(old["results"]):
+            evaluation.best_mean_reward = float(np.max(np.mean(old["results"], axis=1)))
+    checkpoints = CheckpointCallback(
+        calls,
+        str(run_dir / "checkpoints"),
+        name_prefix="model",
+        save_vecnormalize=True,
+        save_replay_buffer=cfg.algo in ("sac", "td3"),
+    )
+    model.learn(
+        cfg.total_timesteps - done,
+        callback=CallbackList([checkpoints, evaluation]),
+        progress_bar=cfg.progress_bar,
+        reset_num_timesteps=resume is None,
+        tb_log_name="run",
+    )
     model.save(run_dir / "model.zip")
     train_env.save(str(run_dir / "vecnormalize.pkl"))
     (run_dir / "DONE").write_text(f"{model.num_timesteps}\n")
