@@ -65,7 +65,8 @@ class MarketMakingVecEnv(VecEnv):
         out: list[dict[str, Any]] = [{} for _ in range(self.num_envs)]
         if dones.any():
             for i in np.flatnonzero(dones):
-                info = dict(infos["final_info"][i])
+                final = infos["final_info"]
+                info = {k: v[i].item() for k, v in final.items() if not k.startswith("_")}
                 info["terminal_observation"] = infos["final_obs"][i]
                 info["TimeLimit.truncated"] = bool(truncated[i] and not terminated[i])
                 out[i] = info

@@ -40,8 +40,9 @@ class MarketMakingVectorEnv(VectorEnv):
     ``SAME_STEP``) is declared in ``metadata``. NEXT_STEP: the step after a sub-env's episode
     ends resets that sub-env, ignores its action and returns its first observation with reward
     0 and terminated = truncated = False. SAME_STEP: a sub-env that ends is reset in the same
-    step; the returned observation is the new episode's first, and ``info["final_obs"]`` /
-    ``info["final_info"]`` (object arrays, masked by ``"_final_obs"``/``"_final_info"``) hold the
+    step; the returned observation is the new episode's first; ``info["final_obs"]`` (an object
+    array) and ``info["final_info"]`` (a dict of arrays with ``"_key"`` masks, Gymnasium's
+    layout), both masked by ``"_final_obs"``/``"_final_info"``, hold the
     ended episode's last observation and info.
 
     ``reset(options={"reset_mask": mask})`` resets only the masked sub-envs.
@@ -148,10 +149,10 @@ class MarketMakingVectorEnv(VectorEnv):
         rewards = sim.state[:, REWARD].copy()
         if truncated.any():
             final_obs = np.full(self.num_envs, None, dtype=object)
-            final_info = np.full(self.num_envs, None, dtype=object)
             for i in np.flatnonzero(truncated):
                 final_obs[i] = sim.obs[i].copy()
-                final_info[i] = self._single_info(i)
+            # Gymnasium's layout: the ended sub-envs' infos batched, masked by truncation
+            final_info = self._infos(mask=truncated.copy())
             sim.reset(self.np_random, truncated)
             infos = self._infos()
             infos["final_obs"], infos["_final_obs"] = final_obs, truncated.copy()
@@ -160,14 +161,10 @@ class MarketMakingVectorEnv(VectorEnv):
             infos = self._infos()
         return sim.obs.copy(), rewards, terminated, truncated, infos
 
-    def _single_info(self, i: int) -> dict[str, Any]:
-        info: dict[str, Any] = self._sim.info(i)
-        info["action_clipped"] = bool(self._sim.state[i, ACTION_CLIPPED])
-        return info
-
-    def _infos(self) -> dict[str, Any]:
+    def _infos(self, mask: NDArray[np.bool_] | None = None) -> dict[str, Any]:
         block = self._sim.state[:, :N_INFO].T.copy()  # one copy, then views per key
-        mask = np.ones(self.num_envs, dtype=bool)
+        if mask is None:
+            mask = np.ones(self.num_envs, dtype=bool)
         infos: dict[str, Any] = {}
         for j, key in enumerate(INFO_KEYS):
             infos[key] = block[j]

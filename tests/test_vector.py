@@ -97,7 +97,9 @@ def test_same_step_autoreset_gives_final_obs_and_info() -> None:
         venv.step(np.zeros((3, 2)))
     obs, _, _, trunc, info = venv.step(np.zeros((3, 2)))
     assert trunc.all() and info["_final_obs"].all()
-    assert all(fi["step"] == 4.0 for fi in info["final_info"])
+    final = info["final_info"]  # Gymnasium's layout: batched arrays with masks
+    assert (final["step"] == 4.0).all() and final["_step"].all()
+    assert set(final) >= {"pnl", "_pnl", "inventory", "action_clipped"}
     assert (info["step"] == 0).all()  # already reset
     obs2, _, _, trunc2, _ = venv.step(np.zeros((3, 2)))
     assert not trunc2.any()
