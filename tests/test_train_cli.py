@@ -267,3 +267,21 @@ def test_damped_reward_removes_speculative_gains_only() -> None:
     assert np.all(damped <= plain + 1e-6) and np.any(damped < plain - 0.1)
     with pytest.raises(ValueError, match="damping"):
         DampedPnL(VecMonitor(make_sb3_vec_env(n_envs=1, seed=0)), -1.0)
+
+
+def test_fit_with_damping_runs_its_periodic_evaluation(tmp_path: Path) -> None:
+    cfg = FitConfig(
+        total_timesteps=256,
+        n_envs=4,
+        overrides=TINY,
+        eval_freq=128,
+        n_eval_episodes=2,
+        checkpoint_freq=128,
+        run_root=str(tmp_path),
+        hyperparams={"n_steps": 32, "batch_size": 64, "n_epochs": 1},
+        progress_bar=False,
+        damping=1.0,
+    )
+    run = fit(cfg)
+    assert (run / "best" / "best_model.zip").is_file()
+    assert json.loads((run / "config.json").read_text())["fit"]["damping"] == 1.0

@@ -158,11 +158,12 @@ def fit(cfg: FitConfig, resume: Path | None = None, total_timesteps: int | None 
         norm_reward=True,
         gamma=gamma,
     )
-    # the evaluation env mirrors the training wrappers (EvalCallback syncs their statistics);
-    # it reports raw rewards, on the validation stream (disjoint from training and evaluation)
-    plain = FitConfig(**{**asdict(cfg), "damping": 0.0})
+    # the evaluation env mirrors the training wrappers (EvalCallback syncs their statistics)
+    # and scores the training reward (dampened PnL when --damping is set: the best model is
+    # the best by the objective it was trained for) on the validation stream, disjoint from
+    # training and evaluation streams; rewards are not normalised there
     eval_env = VecNormalize(
-        _make_vec(plain, VALIDATION_SEED_BASE + cfg.seed, cfg.n_eval_episodes),
+        _make_vec(cfg, VALIDATION_SEED_BASE + cfg.seed, cfg.n_eval_episodes),
         norm_obs=False,
         norm_reward=False,
         training=False,
