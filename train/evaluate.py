@@ -38,6 +38,7 @@ class BatchResult:
     seed: int
     metrics: list[EpisodeMetrics]
     series: dict[str, NDArray[np.float64]]  # key -> (n_episodes, n_steps)
+    returns: NDArray[np.float64]  # sum of rewards per episode (PnL less any reward penalties)
 
     def column(self, field: str) -> NDArray[np.float64]:
         return np.array([getattr(m, field) for m in self.metrics], dtype=np.float64)
@@ -60,14 +61,18 @@ def run_batch(
     series = {k: np.empty((n_episodes, T)) for k in SERIES_KEYS}
     state = None
     starts = np.ones(n_episodes, dtype=bool)
+    returns = np.zeros(n_episodes)
     for t in range(T):
         action, state = policy.predict(obs, state=state, episode_start=starts, deterministic=True)
         starts[:] = False
-        obs, _, _, _, info = venv.step(np.asarray(action, dtype=np.float64).reshape(n_episodes, 2))
+        obs, rewards, _, _, info = venv.step(
+            np.asarray(action, dtype=np.float64).reshape(n_episodes, 2)
+        )
+        returns += rewards
         for k in SERIES_KEYS:
             series[k][:, t] = info[k]
     metrics = [episode_metrics({k: v[e] for k, v in series.items()}) for e in range(n_episodes)]
-    return BatchResult(name, seed, metrics, series if keep_series else {})
+    return BatchResult(name, seed, metrics, series if keep_series else {}, returns)
 
 
 # ---- policies by name --------------------------------------------------------------------
@@ -125,7 +130,9 @@ def evaluate_command(
     label, policy = policy_from_spec(policy_spec, env_id, config)
     result = run_batch(policy, env_id, overrides, seed, n_episodes, label, keep_series=False)
     out.mkdir(parents=True, exist_ok=True)
-    rows = [m.to_dict() for m in result.metrics]
+    rows = [
+        {**m.to_dict(), "episode_return": float(r)} for m, r in zip(result.metrics, result.returns)
+    ]
     with open(out / "episodes.csv", "w", newline="") as f:
         writer = csv.DictWriter(f, fieldnames=["episode", *rows[0].keys()])
         writer.writeheader()
@@ -141,7 +148,8 @@ def evaluate_command(
         "versions": versions(),
     }
     for field in rows[0]:
-        mean, se = mean_and_se(result.column(field))
+        values = result.returns if field == "episode_return" else result.column(field)
+        mean, se = mean_and_se(values)
         summary[field] = {"mean": mean, "se": se}
     (out / "summary.json").write_text(json.dumps(summary, indent=2, default=str) + "\n")
     return summary
