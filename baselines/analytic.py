@@ -34,7 +34,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from baselines.base import as_batch, env_config
+from baselines.base import SpreadSkewPolicy, as_batch, env_config
 from mm_env.actions import ActionMapping
 from mm_env.config import AvellanedaStoikovConfig
 from mm_env.core import observation_names
@@ -203,7 +203,7 @@ def cj_depths(
 
 
 # ---- the agents -------------------------------------------------------------------------------
-class _DepthAgent:
+class _DepthAgent(SpreadSkewPolicy):
     """Shared plumbing: read (step, inventory) from observations, map depths to actions."""
 
     def __init__(self, config: AvellanedaStoikovConfig) -> None:
@@ -242,18 +242,6 @@ class _DepthAgent:
         safe = np.where(total > 0.0, total, 1.0)
         skew = np.where(total > 0.0, (bid - ask) / safe, 0.0)
         return total / self.config.depth_unit, skew
-
-    def predict(
-        self,
-        observation: NDArray[Any],
-        state: Any = None,
-        episode_start: Any = None,
-        deterministic: bool = True,
-    ) -> tuple[NDArray[np.float64], Any]:
-        _, single = as_batch(observation)
-        m, skew = self.spread_skew(observation)
-        action = self.mapping.to_action(m, skew)
-        return (action[0] if single else action), state
 
 
 class AvellanedaStoikov(_DepthAgent):

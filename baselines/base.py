@@ -42,3 +42,29 @@ def as_batch(observation: Any) -> tuple[NDArray[np.float64], bool]:
     if obs.ndim != 2:
         raise ValueError(f"observation must be 1-D or a 2-D batch, got shape {obs.shape}")
     return obs, False
+
+
+class SpreadSkewPolicy:
+    """Base of the rules that decide a (spread multiple, skew) per observation.
+
+    Subclasses set ``self.mapping`` (an :class:`~mm_env.actions.ActionMapping`) and implement
+    ``spread_skew(observation) -> (m, skew)`` over a batch; ``predict`` turns those into
+    float64 actions (clipped to the action range, as the env would).
+    """
+
+    mapping: Any
+
+    def spread_skew(self, observation: Any) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+        raise NotImplementedError
+
+    def predict(
+        self,
+        observation: NDArray[Any],
+        state: Any = None,
+        episode_start: Any = None,
+        deterministic: bool = True,
+    ) -> tuple[NDArray[np.float64], Any]:
+        _, single = as_batch(observation)
+        m, skew = self.spread_skew(observation)
+        action = self.mapping.to_action(m, skew)
+        return (action[0] if single else action), state

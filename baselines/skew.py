@@ -7,12 +7,12 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from baselines.base import as_batch, env_config
+from baselines.base import SpreadSkewPolicy, as_batch, env_config
 from mm_env.actions import ActionMapping
 from mm_env.config import MarketConfig
 
 
-class SkewBaseline:
+class SkewBaseline(SpreadSkewPolicy):
     """The notebook's section-9 rule, ``bid = mid - (s/2)(1 + κI) - φ·inv`` and
     ``ask = mid + (s/2)(1 - κI) + φ·inv``, with s the current market spread, I the imbalance
     (observation entry 0) and inv the inventory.
@@ -53,18 +53,6 @@ class SkewBaseline:
         safe_m = np.where(m == 0.0, 1.0, m)
         skew = np.where(m == 0.0, 0.0, self.kappa * imbalance / safe_m)
         return m, skew
-
-    def predict(
-        self,
-        observation: NDArray[Any],
-        state: Any = None,
-        episode_start: Any = None,
-        deterministic: bool = True,
-    ) -> tuple[NDArray[np.float64], Any]:
-        _, single = as_batch(observation)
-        m, skew = self.spread_skew(observation)
-        action = self.mapping.to_action(m, skew)
-        return (action[0] if single else action), state
 
     def __repr__(self) -> str:
         return f"SkewBaseline(kappa={self.kappa}, phi={self.phi})"

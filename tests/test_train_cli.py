@@ -17,10 +17,9 @@ from train.fit import FitConfig, fit
 TINY = {"n_steps": 50}
 
 
-@pytest.fixture(scope="module")
-def tiny_run(tmp_path_factory) -> Path:
-    root = tmp_path_factory.mktemp("runs")
-    cfg = FitConfig(
+def tiny_config(root: Path, **changes) -> FitConfig:
+    """A PPO run of 256 steps on 4 short-episode envs, evaluated and checkpointed twice."""
+    return FitConfig(
         total_timesteps=256,
         n_envs=4,
         overrides=TINY,
@@ -30,8 +29,13 @@ def tiny_run(tmp_path_factory) -> Path:
         run_root=str(root),
         hyperparams={"n_steps": 32, "batch_size": 64, "n_epochs": 1},
         progress_bar=False,
+        **changes,
     )
-    return fit(cfg)
+
+
+@pytest.fixture(scope="module")
+def tiny_run(tmp_path_factory) -> Path:
+    return fit(tiny_config(tmp_path_factory.mktemp("runs")))
 
 
 def test_fit_writes_run_directory_with_full_config(tiny_run: Path) -> None:
@@ -270,18 +274,6 @@ def test_damped_reward_removes_speculative_gains_only() -> None:
 
 
 def test_fit_with_damping_runs_its_periodic_evaluation(tmp_path: Path) -> None:
-    cfg = FitConfig(
-        total_timesteps=256,
-        n_envs=4,
-        overrides=TINY,
-        eval_freq=128,
-        n_eval_episodes=2,
-        checkpoint_freq=128,
-        run_root=str(tmp_path),
-        hyperparams={"n_steps": 32, "batch_size": 64, "n_epochs": 1},
-        progress_bar=False,
-        damping=1.0,
-    )
-    run = fit(cfg)
+    run = fit(tiny_config(tmp_path, damping=1.0))
     assert (run / "best" / "best_model.zip").is_file()
     assert json.loads((run / "config.json").read_text())["fit"]["damping"] == 1.0
