@@ -6,6 +6,7 @@ stable-baselines3 nor matplotlib.
 * ``mm_env/MarketMaking-v0``: a queue-reactive tick-grid book in which imbalance predicts the mid.
 * ``mm_env/Notebook-v0``: the seed notebook's market, exactly.
 * ``mm_env/AvellanedaStoikov-v0``: Avellaneda & Stoikov (2008): Brownian mid, Poisson fills.
+* ``mm_env/CarteaJaimungal-v0``: that market, Cartea–Jaimungal–Penalva's penalties: a known optimum.
 * ``mm_env/Replay-v0``: a recorded LOBSTER or L2 snapshot book replayed (``data=``).
 """
 
@@ -27,6 +28,7 @@ _jit_cache.refresh()  # before any kernel is loaded from numba's cache
 from mm_env.actions import ActionMapping  # noqa: E402
 from mm_env.config import (  # noqa: E402
     AvellanedaStoikovConfig,
+    CarteaJaimungalConfig,
     MarketConfig,
     NotebookConfig,
     ReplayConfig,
@@ -42,6 +44,7 @@ ENV_IDS: dict[str, str] = {
     "mm_env/MarketMaking-v0": "market_making",
     "mm_env/Notebook-v0": "notebook",
     "mm_env/AvellanedaStoikov-v0": "avellaneda_stoikov",
+    "mm_env/CarteaJaimungal-v0": "cartea_jaimungal",
     "mm_env/Replay-v0": "replay",
 }
 
@@ -64,6 +67,7 @@ register_envs()
 __all__ = [
     "ENV_IDS",
     "AvellanedaStoikovConfig",
+    "CarteaJaimungalConfig",
     "SCENARIOS",
     "ActionMapping",
     "MarketConfig",

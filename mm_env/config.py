@@ -404,6 +404,33 @@ class AvellanedaStoikovConfig(MarketConfig):
         return self.depth_unit
 
 
+@dataclass(frozen=True)
+class CarteaJaimungalConfig(AvellanedaStoikovConfig):
+    """The Cartea–Jaimungal–Penalva check (scenario ``mm_env/CarteaJaimungal-v0``).
+
+    The Avellaneda–Stoikov market with the parameters of Cartea, Jaimungal & Penalva (2015,
+    ch. 10): λ = A = 140, κ = k = 1.5, σ = 2, T = 1 in 1000 steps (dt = 0.001), |q| ≤ 100,
+    running penalty φ = 0.01 (``inventory_penalty`` = φ·dt per step) and terminal penalty
+    α = 0.001. The env's mean episode return is their objective; its optimum is h(0, 0) =
+    68.26 (:class:`baselines.analytic.CarteaJaimungal`).
+
+    One difference from :meth:`AvellanedaStoikovConfig.cartea_jaimungal`: the skew range is
+    ``max_skew = 1`` (a skew of ±1 puts one quote at the mid) instead of 10. The optimal skews
+    here stay within ±0.3, so the optimal agent is unaffected, and a learning agent's
+    exploration noise no longer pushes a quote far through the mid (with ±10 an action unit is
+    worth ten spreads, and PPO learned nothing). Action 0 is spread multiple 2 (depths
+    2/k = 1.33, twice the optimum); m = 1 (action −0.5) is the optimum's 1/k ≈ 0.67.
+    """
+
+    n_steps: int = 1000
+    dt: float = 0.001
+    max_inventory: float = 100.0
+    inventory_scale: float | None = 10.0
+    inventory_penalty: float = 0.01 * 0.001
+    terminal_inventory_penalty: float = 0.001
+    max_skew: float = 1.0
+
+
 REPLAY_SPLITS = ("all", "train", "test")
 
 

@@ -12,6 +12,7 @@ from numpy.typing import NDArray
 from mm_env.actions import ActionMapping
 from mm_env.config import (
     AvellanedaStoikovConfig,
+    CarteaJaimungalConfig,
     MarketConfig,
     NotebookConfig,
     ReplayConfig,
@@ -30,6 +31,7 @@ SCENARIOS: dict[str, tuple[type[MarketConfig], type[Simulator]]] = {
     "market_making": (SyntheticConfig, SyntheticSimulator),
     "notebook": (NotebookConfig, NotebookSimulator),
     "avellaneda_stoikov": (AvellanedaStoikovConfig, AvellanedaStoikovSimulator),
+    "cartea_jaimungal": (CarteaJaimungalConfig, AvellanedaStoikovSimulator),
     "replay": (ReplayConfig, ReplaySimulator),
 }
 
@@ -99,6 +101,10 @@ class MarketMakingEnv(gym.Env[NDArray[np.floating], NDArray[np.floating]]):
       Avellaneda & Stoikov (2008) model (:class:`~mm_env.config.AvellanedaStoikovConfig`): a
       Brownian mid and Poisson fills at intensity A·e^(−kδ) of depth δ; the action's spread
       multiple multiplies a fixed reference spread, and the observation shows the time left.
+    * ``mm_env/CarteaJaimungal-v0`` (``scenario="cartea_jaimungal"``): the same market with the
+      parameters and penalties of Cartea, Jaimungal & Penalva (2015, ch. 10)
+      (:class:`~mm_env.config.CarteaJaimungalConfig`), whose optimum h(0, 0) = 68.26 is known:
+      the check that an RL method finds it.
 
     ## Action Space
 

@@ -40,7 +40,15 @@ def run(env_id: str, seed: int, actions, **overrides):
 @settings(max_examples=40, deadline=None)
 @given(actions=actions_st, seed=st.integers(0, 2**31 - 1))
 def test_rewards_sum_to_final_pnl_and_cash_moves_only_by_fills(env_id, actions, seed) -> None:
-    env, rewards, steps = run(env_id, seed, actions, max_inventory=3.0, inventory_scale=3.0)
+    env, rewards, steps = run(
+        env_id,
+        seed,
+        actions,
+        max_inventory=3.0,
+        inventory_scale=3.0,
+        inventory_penalty=0.0,  # the reward is then exactly the PnL change
+        terminal_inventory_penalty=0.0,
+    )
     final = steps[-1]
     assert rewards.sum() == pytest.approx(final["pnl"], abs=1e-9 * max(1.0, abs(final["cash"])))
     for prev, cur in zip(steps[:-1], steps[1:]):
@@ -80,7 +88,8 @@ def test_inventory_limit_holds_under_one_sided_pressure(env_id: str) -> None:
 def test_penalties(env_id: str) -> None:
     rng = np.random.default_rng(0)
     actions = [tuple(rng.uniform(-1, 1, 2)) for _ in range(400)]
-    _, plain, steps = run(env_id, 5, actions, max_inventory=5.0, inventory_scale=5.0)
+    unpenalised = {"inventory_penalty": 0.0, "terminal_inventory_penalty": 0.0}
+    _, plain, steps = run(env_id, 5, actions, max_inventory=5.0, inventory_scale=5.0, **unpenalised)
     _, pen, _ = run(
         env_id,
         5,

@@ -84,8 +84,11 @@ def test_truncation_after_n_steps_and_step_after_end_raises(env_id: str) -> None
 
 def test_default_episode_length() -> None:
     for env_id in IDS:
-        # the books: 2000 steps as in the notebook; Avellaneda & Stoikov (2008): T/dt = 200
-        expected = 200 if mm_env.ENV_IDS[env_id] == "avellaneda_stoikov" else 2000
+        # the books: 2000 steps as in the notebook; Avellaneda & Stoikov (2008): T/dt = 200;
+        # Cartea, Jaimungal & Penalva (2015, ch. 10): 1000
+        expected = {"avellaneda_stoikov": 200, "cartea_jaimungal": 1000}.get(
+            mm_env.ENV_IDS[env_id], 2000
+        )
         assert gym.make(env_id, **env_kwargs(env_id)).unwrapped.config.n_steps == expected
 
 

@@ -73,6 +73,13 @@ def build_parser() -> argparse.ArgumentParser:
         default=0.0,
         help="train on PnL dampened by this η (Spooner et al. 2018); 0 = plain PnL",
     )
+    f.add_argument(
+        "--reward",
+        default="pnl",
+        help="training reward: pnl (the env's) or capture (PnL less q·Δmid: the same expected "
+        "return where the mid is a martingale, far less noise; AvellanedaStoikov-v0 and "
+        "CarteaJaimungal-v0 only)",
+    )
     f.add_argument("--resume", default=None, help="run directory to continue")
     f.add_argument("--no-progress", action="store_true")
 
@@ -144,6 +151,7 @@ def run(args: argparse.Namespace) -> None:
             hyperparams=parse_overrides(args.hp),
             progress_bar=not args.no_progress,
             damping=args.damping,
+            reward=args.reward,
         )
         run_dir = fit(
             cfg, Path(args.resume) if args.resume else None, args.timesteps if args.resume else None

@@ -121,7 +121,7 @@ def compare(
     # learned policies, grouped by algorithm
     groups: dict[str, list[BatchResult]] = {}
     for path in models:
-        label, model = load_model(path, env_id)
+        label, model = load_model(path, env_id, config)
         if label in comp.rows:  # two runs with the same algorithm and seed
             label = f"{label} ({Path(path).name})"
         res = run_batch(model, env_id, overrides, seed, n_episodes, label)

@@ -104,18 +104,19 @@ def make_baseline(spec: str, config: Any) -> tuple[str, Any]:
     return spec, policy
 
 
-def load_model(path: str | Path, env_id: str) -> tuple[str, Any]:
-    """A saved model (``.zip`` or a run directory) checked to belong to ``env_id``."""
+def load_model(path: str | Path, env_id: str, config: Any = None) -> tuple[str, Any]:
+    """A saved model (``.zip`` or a run directory) checked to belong to ``env_id`` (and, with
+    ``config``, to have been trained with its observation and action interface)."""
     from train.fit import load_run_model
 
-    return load_run_model(Path(path), env_id)
+    return load_run_model(Path(path), env_id, config)
 
 
 def policy_from_spec(spec: str, env_id: str, config: Any) -> tuple[str, Any]:
     """``baseline:<name>[:params]`` or a model path."""
     if spec.startswith("baseline:"):
         return make_baseline(spec[len("baseline:") :], config)
-    return load_model(spec, env_id)
+    return load_model(spec, env_id, config)
 
 
 # ---- the evaluate command ---------------------------------------------------------------

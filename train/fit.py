@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 
 import mm_env
+from mm_env.core import observation_names
 from train.common import (
     ALGOS,
     VALIDATION_SEED_BASE,
@@ -48,7 +49,13 @@ class FitConfig:
     progress_bar: bool = True
     device: str = "cpu"
     damping: float = 0.0  # training reward: PnL dampened by Spooner et al. (2018); 0 = plain PnL
+    # training reward: "pnl" (the env's), or "capture": PnL less q·Δmid, a control variate that
+    # keeps the expected return where the mid is a martingale (Avellaneda–Stoikov scenario)
+    reward: str = "pnl"
 
+
+#: ``--reward`` choices
+REWARDS = ("pnl", "capture")
 
 DEFAULT_HYPERPARAMS: dict[str, dict[str, Any]] = {
     # Chosen for this env on a 2-core CPU (benchmarks/bench_ppo.py): large batches, few epochs.
@@ -95,7 +102,32 @@ def _make_vec(cfg: FitConfig, seed: int, n_envs: int, monitor: bool = True) -> A
         from train.shaping import DampedPnL
 
         venv = DampedPnL(venv, cfg.damping)
+    if cfg.reward == "capture":
+        from train.shaping import CapturePnL
+
+        venv = CapturePnL(venv)
     return venv
+
+
+#: scenarios whose mid is a martingale independent of our fills (``--reward capture`` is unbiased)
+MARTINGALE_MID_SCENARIOS = ("avellaneda_stoikov", "cartea_jaimungal")
+
+
+def check_reward(cfg: FitConfig) -> None:
+    """``--reward``: known, and ``capture`` only where it keeps the expected return."""
+    if cfg.reward not in REWARDS:
+        raise CliError(f"--reward must be one of {list(REWARDS)} (got {cfg.reward!r})")
+    if cfg.reward != "capture":
+        return
+    scenario = mm_env.ENV_IDS[cfg.env_id]
+    if scenario not in MARTINGALE_MID_SCENARIOS:
+        raise CliError(
+            f"--reward capture drops q·Δmid from the reward, which keeps the expected return "
+            f"only where the mid is a martingale ({list(MARTINGALE_MID_SCENARIOS)}); "
+            f"{cfg.env_id} has a predictable mid"
+        )
+    if cfg.damping > 0:
+        raise CliError("--reward capture already drops q·Δmid; --damping would have no effect")
 
 
 def _run_dir(cfg: FitConfig) -> Path:
@@ -142,6 +174,7 @@ def fit(cfg: FitConfig, resume: Path | None = None, total_timesteps: int | None 
             raise CliError(f"--{name.replace('_', '-')} must be at least 1 (got {value})")
     if not (np.isfinite(cfg.damping) and cfg.damping >= 0):
         raise CliError(f"--damping must be a finite number >= 0 (got {cfg.damping})")
+    check_reward(cfg)
     accepted = set(inspect.signature(algo_cls.__init__).parameters)
     unknown = sorted(set(hyper) - accepted)
     if unknown:
@@ -159,7 +192,7 @@ def fit(cfg: FitConfig, resume: Path | None = None, total_timesteps: int | None 
         gamma=gamma,
     )
     # the evaluation env mirrors the training wrappers (EvalCallback syncs their statistics)
-    # and scores the training reward (dampened PnL when --damping is set: the best model is
+    # and scores the training reward (dampened PnL or capture reward when set: the best model is
     # the best by the objective it was trained for) on the validation stream, disjoint from
     # training and evaluation streams; rewards are not normalised there
     eval_env = VecNormalize(
@@ -258,10 +291,49 @@ def _latest_checkpoint(run_dir: Path) -> tuple[Path, Path, Path, int]:
 
 
 # ---- loading a trained policy for evaluation ----------------------------------------------
-def load_run_model(path: Path, env_id: str) -> tuple[str, Any]:
+def policy_interface(config: Any) -> dict[str, Any]:
+    """What a trained policy's inputs and outputs mean under a config: the observation entries
+    and their scales, and the action ranges. Dynamics (volatility, intensities, …) are not in
+    it: a policy may be evaluated on other dynamics, not on another interface."""
+    out: dict[str, Any] = {
+        "observation entries": list(observation_names(config)),
+        "observation_dtype": str(config.observation_dtype),
+        "inventory scale": config.inventory_norm,
+        "spread_multiple_range": tuple(config.spread_multiple_range),
+        "max_skew": float(config.max_skew),
+    }
+    try:
+        out["spread scale"] = float(config.spread_scale)
+    except (NotImplementedError, ValueError):  # a replay's spread unit comes from its data
+        pass
+    return out
+
+
+def check_interface(saved: dict[str, Any], config: Any, zip_path: Path) -> None:
+    """Refuse to run a model on an env whose observation or action means something else."""
+    fields = {k: v for k, v in saved["scenario_config"].items() if k != "scenario_config"}
+    try:
+        trained = policy_interface(mm_env.make_config(saved["scenario"], **fields))
+    except (TypeError, ValueError) as exc:
+        raise CliError(f"cannot rebuild the scenario config saved with {zip_path}: {exc}") from exc
+    now = policy_interface(config)
+    diffs = [
+        f"{k} {trained[k]!r} (trained) vs {now[k]!r}" for k in trained if now.get(k) != trained[k]
+    ]
+    if diffs:
+        raise CliError(
+            f"model {zip_path} was trained with another observation/action interface: "
+            + "; ".join(diffs)
+            + " — pass the training run's --set overrides (its config.json)"
+        )
+
+
+def load_run_model(path: Path, env_id: str, config: Any = None) -> tuple[str, Any]:
     """Load a trained model for ``env_id``: a run directory gives its best model (kept by the
     periodic evaluation on the validation stream, disjoint from evaluation seeds), or its final
-    ``model.zip`` when there is none; a ``.zip`` path inside a run gives that file."""
+    ``model.zip`` when there is none; a ``.zip`` path inside a run gives that file. With
+    ``config`` (the env it will run on), its observation and action interface must be the
+    training run's (:func:`check_interface`)."""
     if not path.exists():
         raise CliError(f"model file {path} does not exist")
     run_dir = path if path.is_dir() else path.parent
@@ -281,6 +353,8 @@ def load_run_model(path: Path, env_id: str) -> tuple[str, Any]:
     saved = json.loads(config_file.read_text())
     if saved["fit"]["env_id"] != env_id:
         raise CliError(f"model {zip_path} was trained on {saved['fit']['env_id']}, not on {env_id}")
+    if config is not None:
+        check_interface(saved, config, zip_path)
     algo_cls = _algo_class(saved["fit"]["algo"])
     model = algo_cls.load(zip_path, device="cpu")
     label = f"{saved['fit']['algo']}:seed{saved['fit']['seed']}"
