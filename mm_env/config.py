@@ -9,6 +9,7 @@ bad value raises ``ValueError`` naming the field. Derived values are properties.
 from __future__ import annotations
 
 import math
+import os
 from dataclasses import asdict, dataclass, fields
 from typing import Any
 
@@ -442,7 +443,8 @@ class ReplayConfig(MarketConfig):
     :class:`~mm_env.data.OrderBook`); it is kept out of this frozen config, which records only
     ``data_path`` (the path given, or the loaded book's ``source``) so a run's saved config
     says what it replayed. ``data_path`` alone (with ``data`` omitted) also works: the env then
-    loads that path.
+    loads that path. A snapshot file's trades file is named by ``trades_path`` (loaded with it,
+    and recorded the same way).
 
     Clock: ``step_seconds=None`` steps once per book row (event); a number steps on a fixed
     clock, each step showing the last book state at or before the end of its interval (an
@@ -461,6 +463,11 @@ class ReplayConfig(MarketConfig):
     Attributes:
         data_path: where the replayed book came from (filled in from ``data=``); with no
             ``data=``, the path the env loads (see :func:`mm_env.data.load_book`).
+        trades_path: the trades file (``timestamp, price, size, side``) of a snapshot file given
+            as a path (``data=`` or ``data_path``); its trades are the executions quotes fill
+            against. Not with LOBSTER data (its executions come from its message file) nor with
+            an already-loaded OrderBook (load it with its trades: ``load_snapshots(path,
+            trades_path)``); both raise, as does a missing file, when the env is made.
         tick_size: the price grid of the data (quotes are rounded to it; prices of the data
             off the grid raise).
         n_levels: levels per side used from the data (the data may have more).
@@ -473,6 +480,7 @@ class ReplayConfig(MarketConfig):
     """
 
     data_path: str | None = None
+    trades_path: str | None = None
     tick_size: float = 0.01
     n_levels: int = 10
     step_seconds: float | None = None
@@ -487,6 +495,12 @@ class ReplayConfig(MarketConfig):
         super().__post_init__()
         if self.data_path is not None and not isinstance(self.data_path, str):
             _fail("data_path", self.data_path, "must be a string path or None")
+        if self.trades_path is not None:  # a path object is recorded as its string
+            path = self.trades_path
+            path = os.fspath(path) if isinstance(path, os.PathLike) else path
+            if not isinstance(path, str) or not path:
+                _fail("trades_path", self.trades_path, "must be a path (str or PathLike) or None")
+            object.__setattr__(self, "trades_path", path)
         _positive("tick_size", self.tick_size)
         if self.step_seconds is not None:
             _positive("step_seconds", self.step_seconds)

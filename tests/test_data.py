@@ -178,6 +178,19 @@ def test_snapshot_trades_and_iso_timestamps(tmp_path: Path) -> None:
     assert np.isnan(book.ask_prices[2, 1]) and book.ask_sizes[2, 1] == 0
     np.testing.assert_array_equal(book.trade_row, [1, 2])
     np.testing.assert_array_equal(book.trade_side, [1.0, -1.0])
+    # load_book passes the trades file on; a missing one is named before the book is read
+    again = load_book(tmp_path / "book.csv", trades_path=tmp_path / "trades.csv")
+    np.testing.assert_array_equal(again.trade_row, book.trade_row)
+    with pytest.raises(FileNotFoundError, match="no trades file at .*nothere.csv"):
+        load_snapshots(tmp_path / "book.csv", tmp_path / "nothere.csv")
+
+
+def test_lobster_takes_no_trades_file(aapl: Path, tmp_path: Path) -> None:
+    trades = tmp_path / "trades.csv"
+    trades.write_text("timestamp,price,size,side\n34200.5,585.0,1,buy\n")
+    for path in (aapl, aapl / BOOK):
+        with pytest.raises(ValueError, match="LOBSTER data: its executions come from its message"):
+            load_book(path, trades_path=trades)
 
 
 # ---- validation errors ------------------------------------------------------------------------

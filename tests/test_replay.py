@@ -7,12 +7,13 @@ from pathlib import Path
 
 import gymnasium as gym
 import numpy as np
+import pandas as pd
 import pytest
 from gymnasium.utils.env_checker import check_env as gym_check_env
 
 import mm_env
-from mm_env.data import OrderBook, load_book
-from mm_env.scenarios.replay import step_grid
+from mm_env.data import OrderBook, load_book, snapshot_columns
+from mm_env.scenarios.replay import BID_AHEAD, step_grid
 from tests.conftest import AAPL_SAMPLE, GOOG_DAY
 
 ID = "mm_env/Replay-v0"
@@ -137,6 +138,160 @@ def test_hand_worked_queue_fill_at_the_best_bid() -> None:
     # order size 2 caps the same fill at 2
     infos = run_fixed(book, 1.0, 0.0, order_size=2.0)
     assert infos[-1]["bid_fill"] == 2.0
+
+
+def bid_at(env: gym.Env, price: float) -> np.ndarray:
+    """The action putting our bid at ``price`` against the book shown now (skew 0: the ask is as
+    far above the mid as the bid is below it)."""
+    snap = env.unwrapped.simulator.book_snapshot()
+    best_bid, best_ask = snap["bid_prices"][0], snap["ask_prices"][0]
+    m = (0.5 * (best_bid + best_ask) - price) / (0.5 * (best_ask - best_bid))
+    return env.unwrapped.action_mapping.to_action(m, 0.0)
+
+
+# Lines (1-based) of the AAPL sample's message file: time, type, order id, size, price x 10000,
+# direction. The test checks them against the file, so the hand arithmetic below cannot drift.
+AAPL_585_48_LINES = {
+    360: "34206.292254316,1,16818198,27,5854800,1",  # the 8th order at 585.48: 229 displayed
+    367: "34208.48306653,1,16914630,100,5854900,1",  # 585.49 becomes the best bid
+    368: "34208.70287486,3,16818091,7,5854800,1",
+    369: "34208.703312634,3,16818125,53,5854800,1",
+    370: "34208.839912684,3,16818137,52,5854800,1",
+    371: "34208.840433832,3,16818156,1,5854800,1",
+    374: "34209.442788623,3,16818175,5,5854800,1",
+    377: "34209.489945829,4,16675969,225,5856800,-1",  # a buyer lifts the 585.68 ask
+    381: "34209.525706867,3,16818181,45,5854800,1",
+    382: "34209.54252448,4,16675969,28,5856800,-1",
+    390: "34209.784078285,5,0,44,5855000,1",  # hidden buy executed at 585.50
+    391: "34209.784078285,4,16949037,27,5854900,1",  # 585.49 emptied: 585.48 is best again
+    392: "34209.786185996,4,16818182,39,5854800,1",
+    393: "34209.786185996,4,16818198,27,5854800,1",
+    394: "34209.786185996,4,16675936,34,5854700,1",
+}
+
+
+def test_hand_worked_fill_on_real_aapl_messages(aapl: Path) -> None:
+    # Worked by hand from the raw AAPL files (message line k produced orderbook line k; book
+    # row k - 1 here). Orderbook line 360: ask 585.68 x 396, bid 585.48 x 229. The 229 at 585.48
+    # are eight buy orders, 7 + 53 + 52 + 1 + 5 + 45 + 39 + 27 (ids 16818091, ..125, ..137, ..156,
+    # ..175, ..181, ..182, ..198, lines 350-360), the last added by line 360 itself.
+    #
+    # We bid 585.48 (the best bid) for 50 shares from the state of line 360 on, and keep that
+    # price at every step (per event: the step showing line k replays line k + 1). Our queue
+    # ahead, conservative: all 229. No order joins 585.48 after us, so it is exact here.
+    #   367  new 100 @ 585.49: a better bid, we stay at 585.48 (level 2), ahead 229
+    #   368  delete  7 @ 585.48 (16818091)    ahead 229 - 7  = 222
+    #   369  delete 53 @ 585.48 (16818125)    ahead 222 - 53 = 169
+    #   370  delete 52 @ 585.48 (16818137)    ahead 169 - 52 = 117
+    #   371  delete  1 @ 585.48 (16818156)    ahead 117 - 1  = 116
+    #   374  delete  5 @ 585.48 (16818175)    ahead 116 - 5  = 111
+    #   381  delete 45 @ 585.48 (16818181)    ahead 111 - 45 = 66  (= 39 + 27, the two left)
+    #   384-387, 390, 391  executions at 585.50 / 585.49: better bids than ours, no fill
+    #   392  execution 39 @ 585.48 (16818182, direction +1: a seller hit it)  ahead 66 - 39 = 27
+    #   393  execution 27 @ 585.48 (16818198)  ahead 27 - 27 = 0, nothing left for us; 585.48
+    #        is gone from the book (best bid 585.47 x 100), our bid now improves the best bid
+    #   394  execution 34 @ 585.47 (16675936): the seller sold at 585.47 below our 585.48, so
+    #        price priority gives the 34 to us: bid fill 34 of our 50 (a partial fill)
+    # Lines 392-394 share one timestamp: one marketable sell of 39 + 27 + 34 = 100 shares that
+    # walked 585.48 then 585.47; with us at 585.48 its last 34 would have been ours.
+    # Inventory 34, cash -34 x 585.48 = -19906.32. Our ask (as far above the mid as the bid is
+    # below) is 585.69 when the buyers of lines 377 and 382 lift 585.68: no ask fill.
+    lines = (aapl / "AAPL_2012-06-21_34200000_57600000_message_10.csv").read_text().splitlines()
+    for k, raw in AAPL_585_48_LINES.items():
+        assert lines[k - 1] == raw, k
+    book = load_book(aapl)
+    start = 360 - 1  # the book row of line 360
+    # the test split from line 360's time, one window as long as the split: it starts there
+    env = gym.make(
+        ID,
+        data=book,
+        split="test",
+        split_time=float(book.time[start]),
+        n_steps=book.n_rows - start - 1,
+        order_size=50.0,
+        max_inventory=100.0,
+    )
+    env.reset(seed=0)
+    sim = env.unwrapped.simulator
+    assert sim.grid[0] == start and sim.time_of_step() == book.time[start]
+    ahead_after = [229] * 7 + [222, 169, 117] + [116] * 3 + [111] * 7 + [66] * 11 + [27, 0, 0]
+    fills, ahead = [], []
+    for line in range(361, 395):  # the event each step replays
+        _, _, _, _, info = env.step(bid_at(env, 585.48))
+        assert info["bid_quote"] == pytest.approx(585.48), line
+        assert info["ask_fill"] == 0.0, line
+        fills.append(info["bid_fill"])
+        ahead.append(sim.state[0, BID_AHEAD])
+    assert ahead == ahead_after
+    assert fills == [0.0] * 33 + [34.0]
+    assert info["inventory"] == 34.0
+    assert info["cash"] == pytest.approx(-34 * 585.48, abs=1e-9)
+
+
+def write_snapshots_and_trades(folder: Path) -> tuple[Path, Path]:
+    """A snapshot file (times 0-3: bid 100.00 x 5 over 99.99 x 5, ask 100.02 / 100.03 x 5; the
+    100.00 level gone from time 2) and a trades file: a seller takes 7 at 100.00 at time 1.5."""
+    bid_1 = [100.00, 100.00, 99.99, 99.99]
+    frame = pd.DataFrame(
+        {
+            "timestamp": [0.0, 1.0, 2.0, 3.0],
+            "ask_px_1": 100.02,
+            "ask_qty_1": 5.0,
+            "bid_px_1": bid_1,
+            "bid_qty_1": 5.0,
+            "ask_px_2": 100.03,
+            "ask_qty_2": 5.0,
+            "bid_px_2": [round(p - 0.01, 2) for p in bid_1],
+            "bid_qty_2": 5.0,
+        }
+    )
+    book = folder / "book.csv"
+    trades = folder / "trades.csv"
+    frame[snapshot_columns(2)].to_csv(book, index=False)
+    trades.write_text("timestamp,price,size,side\n1.5,100.00,7,sell\n")
+    return book, trades
+
+
+def test_trades_path_reaches_the_env_without_loading(tmp_path: Path) -> None:
+    book, trades = write_snapshots_and_trades(tmp_path)
+    kwargs = {"n_levels": 2, "n_steps": 3, "order_size": 5.0}
+    # at the best bid 100.00 behind 5: the 7-lot sale (row 2) takes the 5, then 2 of ours
+    env = gym.make(ID, data=str(book), trades_path=str(trades), **kwargs)
+    assert not env.unwrapped.simulator.trades_inferred
+    assert env.unwrapped.config.trades_path == str(trades)
+    assert env.unwrapped.config.to_dict()["trades_path"] == str(trades)
+    env.reset(seed=0)
+    action = env.unwrapped.action_mapping.to_action(1.0, 0.0)  # m = 1: bid at the best bid
+    infos = [env.step(action)[4] for _ in range(3)]
+    assert [i["bid_quote"] for i in infos] == pytest.approx([100.0, 100.0, 99.99])
+    assert [i["bid_fill"] for i in infos] == [0.0, 2.0, 0.0]
+    assert infos[-1]["inventory"] == 2.0 and infos[-1]["cash"] == pytest.approx(-200.0)
+    # the saved config alone (paths, a Path object recorded as its string) makes the same env
+    again = gym.make(ID, data_path=str(book), trades_path=trades, **kwargs)
+    assert again.unwrapped.config.trades_path == str(trades)
+    assert again.unwrapped.simulator.book is env.unwrapped.simulator.book  # loaded once
+    # without the trades file the same book infers executions (the 5 that vanished): no fill
+    inferred = gym.make(ID, data=str(book), **kwargs)
+    assert inferred.unwrapped.simulator.trades_inferred
+    assert inferred.unwrapped.config.trades_path is None
+
+
+def test_trades_path_errors(tmp_path: Path) -> None:
+    book, trades = write_snapshots_and_trades(tmp_path)
+    kwargs = {"n_levels": 2, "n_steps": 3}
+    with pytest.raises(ValueError, match="'trades_path'.*already-loaded OrderBook"):
+        gym.make(ID, data=load_book(book), trades_path=str(trades), **kwargs)
+    lobster = tmp_path / "TEST_2012-06-21_0_1_orderbook_1.csv"  # LOBSTER: it has its messages
+    lobster.write_text("1000200,5,1000000,5\n1000200,5,1000000,4\n")
+    for data in (lobster, tmp_path):  # the file, or the folder holding it
+        with pytest.raises(ValueError, match="LOBSTER data: its executions come from its message"):
+            gym.make(ID, data=str(data), trades_path=str(trades), n_levels=1, n_steps=1)
+    with pytest.raises(FileNotFoundError, match="no trades file at .*missing.csv"):
+        gym.make(ID, data=str(book), trades_path=str(tmp_path / "missing.csv"), **kwargs)
+    with pytest.raises(ValueError, match="config field 'trades_path'"):
+        gym.make(ID, data=str(book), trades_path=7, **kwargs)
+    with pytest.raises(ValueError, match="config field 'trades_path'"):
+        gym.make(ID, data=str(book), trades_path="", **kwargs)
 
 
 def test_cancellations_ahead_move_us_up_and_improving_fills_first() -> None:

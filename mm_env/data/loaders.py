@@ -246,9 +246,10 @@ def load_snapshots(
 
     ``trades_path``: optional trades file with columns ``timestamp, price, size, side``, side
     the aggressor: ``buy``/``sell``, ``b``/``s`` or +1/-1. A trade at time t is matched to the
-    first snapshot with time >= t.
+    first snapshot with time >= t. It is read first, so a bad trades file fails fast.
     """
     path = Path(path)
+    trades = load_trades(trades_path) if trades_path is not None else None
     frame = _read_table(path)
     cols = [str(c).strip() for c in frame.columns]
     frame.columns = cols
@@ -280,8 +281,8 @@ def load_snapshots(
     )
     time = time[keep]
     fields: dict[str, Any] = {}
-    if trades_path is not None:
-        fields = attach_trades(time, load_trades(trades_path), str(trades_path))
+    if trades is not None:
+        fields = attach_trades(time, trades, str(trades_path))
     return OrderBook(
         time,
         bid_p[keep],
@@ -297,6 +298,8 @@ def load_snapshots(
 def load_trades(path: str | Path) -> dict[str, NDArray[np.float64]]:
     """A trades file (``timestamp, price, size, side``) as arrays; any bad row raises."""
     path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"no trades file at {path}")
     frame = _read_table(path)
     frame.columns = [str(c).strip() for c in frame.columns]
     missing = [c for c in TRADE_COLUMNS if c not in frame.columns]
@@ -343,6 +346,9 @@ def load_book(
     * a file whose name contains ``_orderbook_``: LOBSTER, with the message file of the same
       name (``_message_``) when present and ``message_path`` is not given;
     * any other file: the generic snapshot layout (with ``trades_path`` if given).
+
+    ``trades_path`` with LOBSTER data raises ``ValueError``: LOBSTER's executions are the
+    event types 4 and 5 of its message file.
     """
     p = Path(path)
     if p.is_dir():
@@ -355,6 +361,11 @@ def load_book(
     if not p.exists():
         raise FileNotFoundError(f"no order book data at {p}")
     if "_orderbook_" in p.name:
+        if trades_path is not None:
+            raise ValueError(
+                f"trades_path={str(trades_path)!r} goes with a snapshot file, but {p} is LOBSTER "
+                "data: its executions come from its message file (event types 4 and 5)"
+            )
         if message_path is None:
             candidate = p.with_name(p.name.replace("_orderbook_", "_message_"))
             message_path = candidate if candidate.exists() else None

@@ -27,10 +27,11 @@ queue_ahead` and :func:`~mm_env.scenarios.synthetic.sweep`, applied to real exec
   worse. Partial fills; at most ``order_size`` per side per step and never beyond the inventory
   limit.
 * Executions come from LOBSTER's message file (event types 4 and 5, visible and hidden) or the
-  trades file of the snapshot layout. Without either, and with ``infer_trades=True``,
-  executions are inferred from depletion of the best levels: a best level whose size falls
-  (price unchanged) or that disappears counts as executed by the missing size. Cancellations
-  look the same, so inferred fills are an upper bound (optimistic).
+  trades file of the snapshot layout (``trades_path=``, or an OrderBook loaded with it).
+  Without either, and with ``infer_trades=True``, executions are inferred from depletion of the
+  best levels: a best level whose size falls (price unchanged) or that disappears counts as
+  executed by the missing size. Cancellations look the same, so inferred fills are an upper
+  bound (optimistic).
 * Our orders do not move the replayed book: the recorded book is shown as it was, whatever we
   traded, and our fills do not consume the executions seen by the queue ahead of anyone else.
   Sizes of our quotes should stay small against the displayed sizes for this to be credible.
@@ -321,17 +322,37 @@ def replay_reset_rows(state, rows, bid_t, bid_sz, ask_t, ask_sz, grid, params, d
 
 
 # ---- preparing a loaded book for the kernels ----------------------------------------------------
-_CACHE: OrderedDict[tuple[str, int, int], OrderBook] = OrderedDict()
+_CACHE: OrderedDict[tuple[tuple[str, int, int], ...], OrderBook] = OrderedDict()
 _CACHE_SIZE = 4
 
 
-def resolve_data(data: Any, config: ReplayConfig) -> OrderBook:
-    """The OrderBook to replay: ``data`` itself, or loaded from ``data`` / ``config.data_path``.
+def _file_key(path: Path) -> tuple[str, int, int]:
+    """(path, size, modification time) of a file or folder; size -1 when it does not exist
+    (never cached: loading it raises, naming the missing file)."""
+    try:
+        stat = path.stat()
+    except FileNotFoundError:
+        return str(path), -1, -1
+    return str(path), stat.st_size, stat.st_mtime_ns
 
-    Loaded paths are kept in a small in-process cache (by path, size and modification time),
-    so making many envs over one file reads it once.
+
+def resolve_data(data: Any, config: ReplayConfig) -> OrderBook:
+    """The OrderBook to replay: ``data`` itself, or loaded from ``data`` / ``config.data_path``
+    (a snapshot file with the trades of ``config.trades_path``, if given).
+
+    Loaded paths are kept in a small in-process cache (by path, size and modification time of
+    the book and of the trades file), so making many envs over one file reads it once.
+    ``trades_path`` with an already-loaded OrderBook or with LOBSTER data raises
+    ``ValueError``; a missing file raises ``FileNotFoundError``.
     """
+    trades = config.trades_path
     if isinstance(data, OrderBook):
+        if trades is not None:
+            raise ValueError(
+                f"config field 'trades_path': data= is an already-loaded OrderBook ({data.source})"
+                ", which keeps the trades it was loaded with; pass the snapshot file's path as "
+                "data=, or load it with its trades: mm_env.data.load_snapshots(path, trades_path)"
+            )
         return data
     path = data if data is not None else config.data_path
     if path is None:
@@ -344,10 +365,10 @@ def resolve_data(data: Any, config: ReplayConfig) -> OrderBook:
     from mm_env.data.loaders import load_book
 
     p = Path(path).resolve()
-    stat = p.stat()
-    key = (str(p), stat.st_size, stat.st_mtime_ns)
+    t = Path(trades).resolve() if trades is not None else None
+    key = (_file_key(p),) if t is None else (_file_key(p), _file_key(t))
     if key not in _CACHE:
-        _CACHE[key] = load_book(p)
+        _CACHE[key] = load_book(p, trades_path=t)
         while len(_CACHE) > _CACHE_SIZE:
             _CACHE.popitem(last=False)
     _CACHE.move_to_end(key)
