@@ -24,13 +24,18 @@ from mm_env.env import data_overrides, make_config, make_simulator, observation_
 
 @njit(cache=True)
 def info_block(state: NDArray[np.float64], n_info: int) -> NDArray[np.float64]:
-    """The first ``n_info`` state columns, transposed into a new (n_info, n_rows) array (3x
-    faster than numpy's strided ``state[:, :n_info].T.copy()`` at 1000 rows)."""
+    """The first ``n_info`` state columns, transposed into a new (n_info, n_rows) array.
+
+    Blocks of 64 rows: a row-by-row loop writes n_info addresses a power-of-two apart when
+    n_rows is a power of two (1024: 8 KB), which all fall in one cache set (55 us instead of
+    14 at 1024 rows); column-by-column reads the state with a long stride."""
     n = state.shape[0]
     out = np.empty((n_info, n))
-    for i in range(n):
+    for start in range(0, n, 64):
+        stop = min(start + 64, n)
         for j in range(n_info):
-            out[j, i] = state[i, j]
+            for i in range(start, stop):
+                out[j, i] = state[i, j]
     return out
 
 
@@ -175,12 +180,14 @@ class MarketMakingVectorEnv(VectorEnv):
         return sim.obs.copy(), rewards, terminated, truncated, infos
 
     def _infos(self, mask: NDArray[np.bool_] | None = None) -> dict[str, Any]:
-        block = info_block(self._sim.state, N_INFO)  # one copy, then views per key
+        # one copy of the rows' info columns, then a (strided) view per key: a row-major copy
+        # is a memcpy, where a transposed copy costs twice as much at 1024 rows
+        block = self._sim.state[:, :N_INFO].copy()
         if mask is None:
             mask = np.ones(self.num_envs, dtype=bool)
         infos: dict[str, Any] = {}
         for j, key in enumerate(INFO_KEYS):
-            infos[key] = block[j]
+            infos[key] = block[:, j]
             infos["_" + key] = mask
         infos["action_clipped"] = self._sim.state[:, ACTION_CLIPPED] > 0
         infos["_action_clipped"] = mask

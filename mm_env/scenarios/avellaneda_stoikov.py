@@ -33,6 +33,7 @@ from mm_env.core import (
     fill_bid,
     quotes_from_action,
     settle,
+    step_kernel,
     write_observation,
 )
 
@@ -92,7 +93,7 @@ def _as_step_row(
     write_observation(obs, i, state, 0.0, s, nxt, sizes, sizes, depths, params)
 
 
-@njit(cache=True)
+@step_kernel()
 def as_step(state, params, actions, uniforms, mid_draws, sizes, depths, obs, truncated, active):
     """Step every active row (serial; for small batches and the single env)."""
     for i in range(state.shape[0]):
@@ -102,7 +103,7 @@ def as_step(state, params, actions, uniforms, mid_draws, sizes, depths, obs, tru
             )
 
 
-@njit(cache=True, parallel=True)
+@step_kernel(parallel=True)
 def as_step_parallel(
     state, params, actions, uniforms, mid_draws, sizes, depths, obs, truncated, active
 ):

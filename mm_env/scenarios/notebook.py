@@ -31,6 +31,7 @@ from mm_env.core import (
     imbalance_of,
     quotes_from_action,
     settle,
+    step_kernel,
     write_observation,
 )
 
@@ -100,7 +101,7 @@ def _notebook_step_row(
     )
 
 
-@njit(cache=True)
+@step_kernel()
 def notebook_step(
     state,
     mid_path,
@@ -132,7 +133,7 @@ def notebook_step(
             )
 
 
-@njit(cache=True, parallel=True)
+@step_kernel(parallel=True)
 def notebook_step_parallel(
     state,
     mid_path,

@@ -48,6 +48,7 @@ from mm_env.core import (
     quotes_from_action,
     sell_capacity,
     settle,
+    step_kernel,
     write_observation,
 )
 
@@ -297,7 +298,7 @@ def _synthetic_step_row(
     synthetic_observe(state, i, bs, asz, params, depths, obs)
 
 
-@njit(cache=True)
+@step_kernel()
 def synthetic_step(
     state, bid_sizes, ask_sizes, params, actions, u, z, depths, obs, truncated, active
 ):
@@ -309,7 +310,7 @@ def synthetic_step(
             )
 
 
-@njit(cache=True, parallel=True)
+@step_kernel(parallel=True)
 def synthetic_step_parallel(
     state, bid_sizes, ask_sizes, params, actions, u, z, depths, obs, truncated, active
 ):
