@@ -446,7 +446,8 @@ class ReplayConfig(MarketConfig):
     loads that path. A snapshot file's trades file is named by ``trades_path`` (loaded with it,
     and recorded the same way).
 
-    Clock: ``step_seconds=None`` steps once per book row (event); a number steps on a fixed
+    Clock: ``step_seconds=None`` steps once per distinct timestamp (an event: the messages of
+    one marketable order share a timestamp); a number steps on a fixed
     clock, each step showing the last book state at or before the end of its interval (an
     interval without events repeats the state).
 

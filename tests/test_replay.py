@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import warnings
 from pathlib import Path
 
@@ -13,7 +14,7 @@ from gymnasium.utils.env_checker import check_env as gym_check_env
 
 import mm_env
 from mm_env.data import OrderBook, load_book, snapshot_columns
-from mm_env.scenarios.replay import BID_AHEAD, step_grid
+from mm_env.scenarios.replay import BID_AHEAD, GRID, step_grid
 from tests.conftest import AAPL_SAMPLE, GOOG_DAY
 
 ID = "mm_env/Replay-v0"
@@ -55,12 +56,19 @@ def toy_book(bid_sizes_1: list[float], trades: dict | None, bid_1: list[float] |
     return OrderBook.from_arrays(np.arange(n, dtype=float), bp, bs, ap, asz, trades=trades)
 
 
+def n_steps_of(book: OrderBook, **config) -> int:
+    """Steps in a split of ``book`` (per event: one per distinct timestamp, less one)."""
+    return step_grid(book, mm_env.make_config("replay", **config)).size - 1
+
+
 def run_fixed(book: OrderBook, m: float, skew: float, **overrides):
-    env = gym.make(ID, data=book, n_levels=3, n_steps=book.n_rows - 1, **overrides)
+    """The fixed quote (m, skew) over the whole book as one episode."""
+    n = n_steps_of(book)
+    env = gym.make(ID, data=book, n_levels=3, n_steps=n, **overrides)
     env.reset(seed=0)
     action = env.unwrapped.action_mapping.to_action(m, skew)
     infos = []
-    for _ in range(book.n_rows - 1):
+    for _ in range(n):
         _, _, _, _, info = env.step(action)
         infos.append(info)
     return infos
@@ -83,10 +91,10 @@ def test_observation_is_the_recorded_book(aapl: Path) -> None:
     env = gym.make(ID, data=book, n_steps=100, obs_imbalance_levels=(10,))
     obs, info = env.reset(seed=5)
     sim = env.unwrapped.simulator
-    k0 = sim.grid[int(sim.state[0, mm_env.core.N_COMMON])]
+    g0 = int(sim.state[0, mm_env.core.N_COMMON])
     scale = env.unwrapped.config.spread_scale
     assert scale == pytest.approx(np.median(book.spread))
-    for k in range(k0, k0 + 20):
+    for k in sim.grid[g0 : g0 + 20]:  # per event: the last row of each timestamp
         assert obs[0] == pytest.approx(book.imbalance(1)[k], abs=1e-6)
         assert obs[2] == pytest.approx(book.spread[k] / scale, rel=1e-6)
         assert obs[3] == pytest.approx(book.imbalance(10)[k], abs=1e-6)
@@ -113,7 +121,8 @@ def test_data_argument_errors(aapl: Path) -> None:
         gym.make(ID)
     with pytest.raises(ValueError, match="takes no data"):
         gym.make("mm_env/MarketMaking-v0", data=str(aapl))
-    with pytest.raises(ValueError, match="'n_steps'.*998 steps"):
+    # per event: one step per distinct timestamp (890 among the 999 rows), less one
+    with pytest.raises(ValueError, match="'n_steps'.*889 steps"):
         gym.make(ID, data=str(aapl), n_steps=2000)
     with pytest.raises(ValueError, match="'tick_size'"):
         gym.make(ID, data=str(aapl), tick_size=0.1, n_steps=10)
@@ -170,6 +179,15 @@ AAPL_585_48_LINES = {
 }
 
 
+def episode_from(book: OrderBook, row: int, **overrides) -> gym.Env:
+    """The test split from ``row``'s time as one episode (as long as the split: it starts at
+    the last row of that timestamp), reset."""
+    split = {"split": "test", "split_time": float(book.time[row])}
+    env = gym.make(ID, data=book, n_steps=n_steps_of(book, **split), **split, **overrides)
+    env.reset(seed=0)
+    return env
+
+
 def test_hand_worked_fill_on_real_aapl_messages(aapl: Path) -> None:
     # Worked by hand from the raw AAPL files (message line k produced orderbook line k; book
     # row k - 1 here). Orderbook line 360: ask 585.68 x 396, bid 585.48 x 229. The 229 at 585.48
@@ -177,8 +195,10 @@ def test_hand_worked_fill_on_real_aapl_messages(aapl: Path) -> None:
     # ..175, ..181, ..182, ..198, lines 350-360), the last added by line 360 itself.
     #
     # We bid 585.48 (the best bid) for 50 shares from the state of line 360 on, and keep that
-    # price at every step (per event: the step showing line k replays line k + 1). Our queue
-    # ahead, conservative: all 229. No order joins 585.48 after us, so it is exact here.
+    # price at every step. Per event is per timestamp: a step shows the book after the last
+    # line of a timestamp and replays every line of the next timestamp (lines 361-383, 388 and
+    # 389 have a timestamp each; 384-387, 390-391 and 392-394 share one each: 28 steps). Our
+    # queue ahead, conservative: all 229. No order joins 585.48 after us, so it is exact here.
     #   367  new 100 @ 585.49: a better bid, we stay at 585.48 (level 2), ahead 229
     #   368  delete  7 @ 585.48 (16818091)    ahead 229 - 7  = 222
     #   369  delete 53 @ 585.48 (16818125)    ahead 222 - 53 = 169
@@ -187,45 +207,120 @@ def test_hand_worked_fill_on_real_aapl_messages(aapl: Path) -> None:
     #   374  delete  5 @ 585.48 (16818175)    ahead 116 - 5  = 111
     #   381  delete 45 @ 585.48 (16818181)    ahead 111 - 45 = 66  (= 39 + 27, the two left)
     #   384-387, 390, 391  executions at 585.50 / 585.49: better bids than ours, no fill
+    # One step replays 392-394 (34209.786185996: one marketable sell of 100 shares):
     #   392  execution 39 @ 585.48 (16818182, direction +1: a seller hit it)  ahead 66 - 39 = 27
     #   393  execution 27 @ 585.48 (16818198)  ahead 27 - 27 = 0, nothing left for us; 585.48
     #        is gone from the book (best bid 585.47 x 100), our bid now improves the best bid
     #   394  execution 34 @ 585.47 (16675936): the seller sold at 585.47 below our 585.48, so
     #        price priority gives the 34 to us: bid fill 34 of our 50 (a partial fill)
-    # Lines 392-394 share one timestamp: one marketable sell of 39 + 27 + 34 = 100 shares that
-    # walked 585.48 then 585.47; with us at 585.48 its last 34 would have been ours.
+    # The sell of 39 + 27 + 34 = 100 shares walked 585.48 then 585.47; with us at 585.48 its
+    # last 34 would have been ours.
     # Inventory 34, cash -34 x 585.48 = -19906.32. Our ask (as far above the mid as the bid is
     # below) is 585.69 when the buyers of lines 377 and 382 lift 585.68: no ask fill.
     lines = (aapl / "AAPL_2012-06-21_34200000_57600000_message_10.csv").read_text().splitlines()
     for k, raw in AAPL_585_48_LINES.items():
         assert lines[k - 1] == raw, k
     book = load_book(aapl)
-    start = 360 - 1  # the book row of line 360
-    # the test split from line 360's time, one window as long as the split: it starts there
-    env = gym.make(
-        ID,
-        data=book,
-        split="test",
-        split_time=float(book.time[start]),
-        n_steps=book.n_rows - start - 1,
-        order_size=50.0,
-        max_inventory=100.0,
-    )
-    env.reset(seed=0)
+    start = 360 - 1  # the book row of line 360 (its timestamp has no other line)
+    env = episode_from(book, start, order_size=50.0, max_inventory=100.0)
     sim = env.unwrapped.simulator
     assert sim.grid[0] == start and sim.time_of_step() == book.time[start]
-    ahead_after = [229] * 7 + [222, 169, 117] + [116] * 3 + [111] * 7 + [66] * 11 + [27, 0, 0]
+    # the last line each step replays
+    last_lines = [*range(361, 384), 387, 388, 389, 391, 394]
+    ahead_after = [229] * 7 + [222, 169, 117] + [116] * 3 + [111] * 7 + [66] * 7 + [0]
     fills, ahead = [], []
-    for line in range(361, 395):  # the event each step replays
+    for line in last_lines:
         _, _, _, _, info = env.step(bid_at(env, 585.48))
+        assert sim.grid[int(sim.state[0, GRID])] == line - 1  # now showing that line's book
         assert info["bid_quote"] == pytest.approx(585.48), line
         assert info["ask_fill"] == 0.0, line
         fills.append(info["bid_fill"])
         ahead.append(sim.state[0, BID_AHEAD])
     assert ahead == ahead_after
-    assert fills == [0.0] * 33 + [34.0]
+    assert fills == [0.0] * 27 + [34.0]
     assert info["inventory"] == 34.0
     assert info["cash"] == pytest.approx(-34 * 585.48, abs=1e-9)
+
+
+def test_one_marketable_order_fills_a_quote_once_on_real_aapl_messages(aapl: Path) -> None:
+    # Lines 392-394 (34209.786185996) are one marketable sell of 100 shares that LOBSTER writes
+    # as three executions: 39 and 27 @ 585.48, then 34 @ 585.47. A 20-share bid at 585.49 is
+    # better than all three: the seller meets it first and it fills 20, once. (One step per
+    # book row refilled it to 20 between the rows: 20 + 20 + 20 = 60 from that one order.)
+    lines = (aapl / "AAPL_2012-06-21_34200000_57600000_message_10.csv").read_text().splitlines()
+    for k in (390, 391, 392, 393, 394):
+        assert lines[k - 1] == AAPL_585_48_LINES[k], k
+    book = load_book(aapl)
+    # from line 390's time: lines 390-391 share it, so the episode starts at the book of line
+    # 391 (bid 585.48 x 66 over 585.47 x 100, ask 585.67 x 18): 585.49 improves the best bid
+    env = episode_from(book, 390 - 1, order_size=20.0, max_inventory=100.0)
+    sim = env.unwrapped.simulator
+    fills = []
+    while sim.grid[int(sim.state[0, GRID])] < 394 - 1:  # until the book after line 394 shows
+        _, _, _, _, info = env.step(bid_at(env, 585.49))
+        assert info["bid_quote"] == pytest.approx(585.49)
+        fills.append(info["bid_fill"])
+    assert fills == [20.0]  # one step for the whole order
+    assert sim.grid[0] == 391 - 1
+    assert info["inventory"] == 20.0 and info["cash"] == pytest.approx(-20 * 585.49)
+
+
+def test_one_step_per_timestamp() -> None:
+    # rows 1-3 share time 1: one marketable sell of 9 written as three executions, 3 and 2 at
+    # 100.00 (the level empties: the book starts at 99.99 from row 2), then 4 at 99.99
+    book = dataclasses.replace(
+        toy_book([5, 2, 0, 0, 5], None),
+        time=np.array([0.0, 1.0, 1.0, 1.0, 2.0]),
+        trade_row=np.array([1, 2, 3]),
+        trade_price=np.array([100.0, 100.0, 99.99]),
+        trade_size=np.array([3.0, 2.0, 4.0]),
+        trade_side=np.full(3, -1.0),
+    )
+    config = mm_env.make_config("replay", n_levels=3)
+    assert step_grid(book, config).tolist() == [0, 3, 4]  # the last row of each timestamp
+    assert n_steps_of(book, split="test", split_time=1.0) == 1  # grid [3, 4]
+    assert n_steps_of(book, split="train", split_time=2.0) == 1  # grid [0, 3]
+    # m = 0: bid at the mid 100.01 (improves the best bid 100.00), order size 2: the sell meets
+    # it first and fills it, 2 once; the next step shows row 3 (mid 100.005, bid 100.00)
+    infos = run_fixed(book, 0.0, 0.0, order_size=2.0)
+    assert [i["bid_quote"] for i in infos] == pytest.approx([100.01, 100.0])
+    assert [i["bid_fill"] for i in infos] == [2.0, 0.0]
+    # a book of one timestamp has no step
+    same = dataclasses.replace(book, time=np.ones(5))
+    with pytest.raises(ValueError, match="'split'.*a single timestamp"):
+        step_grid(same, config)
+
+
+def test_a_quote_filled_even_partly_rejoins_at_the_back() -> None:
+    # Bid 100.00 (m = 1: the best bid), order size 5. Displayed at 100.00 per row: 5, 4, 3, 3.
+    #   step 1 (row 0 -> row 1): behind 5; a seller takes 7: the 5 ahead, then 2 of ours (3 of
+    #          our 5 left). 4 new shares are displayed at 100.00 in row 1, all behind our 3.
+    #   step 2 (row 1 -> row 2): our bid was filled, so it is placed anew, topped up to 5, at
+    #          the back: behind the 4 displayed. A seller takes 4: the 4 ahead, nothing for us.
+    #          (Keeping the place for all 5 would fill 4; the truth, with our 3 left ahead of
+    #          the 4 and a top-up of 2 behind them, is 3; rejoining the back gives 0 <= 3.)
+    #          3 new shares displayed in row 2, behind us; 0 ahead.
+    #   step 3 (row 2 -> row 3): nothing of our bid filled in step 2: same order, same place,
+    #          0 ahead (not the 3 displayed). A seller takes 2: both ours.
+    trades = {"time": [1, 2, 3], "price": [100.0] * 3, "size": [7, 4, 2], "side": [-1, -1, -1]}
+    infos = run_fixed(toy_book([5, 4, 3, 3], trades), 1.0, 0.0, order_size=5.0)
+    assert [i["bid_quote"] for i in infos] == [100.0] * 3
+    assert [i["bid_fill"] for i in infos] == [2.0, 0.0, 2.0]
+    assert infos[-1]["inventory"] == 4.0 and infos[-1]["cash"] == pytest.approx(-400.0)
+    # A bid that grows is a new order too. max_inventory 3 caps the bid at 3 (ask: 3 too).
+    #   step 1: a buyer takes 7 at 100.02: the 5 displayed ahead of our ask, then 2 of ours
+    #           (inventory -2); a seller takes 2 at 100.00: 5 -> 3 ahead of our bid of 3.
+    #   step 2: the bid may now be 5 (3 + 2): placed anew behind the 5 displayed (keeping the
+    #           place, 3 ahead, would fill 1 of the next seller's 4): no fill.
+    trades = {
+        "time": [1, 1, 2],
+        "price": [100.02, 100.0, 100.0],
+        "size": [7, 2, 4],
+        "side": [1, -1, -1],
+    }
+    infos = run_fixed(toy_book([5, 5, 5], trades), 1.0, 0.0, order_size=5.0, max_inventory=3.0)
+    assert [i["ask_fill"] for i in infos] == [2.0, 0.0]
+    assert [i["bid_fill"] for i in infos] == [0.0, 0.0]
 
 
 def write_snapshots_and_trades(folder: Path) -> tuple[Path, Path]:
@@ -329,11 +424,11 @@ def test_inferred_executions_without_trades() -> None:
 
 def test_lobster_executions_drive_fills(aapl: Path) -> None:
     # quoting at the touch over the sample fills; rewards sum to the final pnl
-    env = gym.make(ID, data=str(aapl), n_steps=998, max_inventory=1e9, inventory_scale=1.0)
+    env = gym.make(ID, data=str(aapl), n_steps=889, max_inventory=1e9, inventory_scale=1.0)
     env.reset(seed=0)
     action = env.unwrapped.action_mapping.to_action(1.0, 0.0)
     total = 0.0
-    for _ in range(998):
+    for _ in range(889):
         _, r, _, trunc, info = env.step(action)
         total += r
     assert trunc and info["n_fills"] > 0 and info["volume"] > 0
@@ -435,7 +530,9 @@ def test_goog_day_baselines(goog: Path) -> None:
         ("skew", lambda e: SkewBaseline.for_env(e, kappa=0.6, phi=0.01)),
         ("symmetric", lambda e: SymmetricBaseline.for_env(e, 1.0)),
     ):
-        env = gym.make(ID, data=book, n_steps=book.n_rows - 1, max_inventory=100.0)
+        # the whole day per event (one step per distinct timestamp), the default max_inventory
+        # 10: the README's figures
+        env = gym.make(ID, data=book, n_steps=n_steps_of(book), max_inventory=10.0)
         ep = run_episode(env, make(env), seed=0)
         results[name] = ep.metrics
         print(name, ep.metrics.to_dict())

@@ -7,6 +7,16 @@ scenarios: level-1 imbalance, spread, optional depth imbalances, ...); the agent
 placed against that state and the recorded events up to the next shown state are replayed
 against them.
 
+Steps. Per event (``step_seconds=None``) means one step per distinct timestamp: a step shows the
+book after the last event of a timestamp and replays every event of the next timestamp against
+the quotes placed on it. LOBSTER writes one marketable order that walks several price levels or
+resting orders as several messages (book rows) with the same timestamp; a step per row would
+refill our quote between them, so that one aggressive order could fill it several times. With a
+step per timestamp that order meets our quote once, and the cap of ``order_size`` per side per
+step holds against it. (A book without timestamps, a LOBSTER orderbook file read without its
+message file, steps once per row.) On a clock (``step_seconds``) a step shows the last book state
+at or before the end of its interval, so it never splits a timestamp either.
+
 Fill model (the synthetic scenario's queue machinery, :func:`~mm_env.scenarios.synthetic.
 queue_ahead` and :func:`~mm_env.scenarios.synthetic.sweep`, applied to real executions):
 
@@ -17,7 +27,15 @@ queue_ahead` and :func:`~mm_env.scenarios.synthetic.sweep`, applied to real exec
   (conservative: every displayed order there is ahead of us); a quote that improves the best
   price has nothing ahead; a quote inside a gap of the book has nothing ahead; a quote beyond
   the visible levels has an unknown queue, counted as infinite until its price becomes visible.
-  A quote at the same price as our resting quote of the previous step keeps its position.
+  A quote keeps the position of our resting quote of the previous step only if it is the same
+  order: same price, nothing of it filled in that step, and not larger (a quote grows when
+  the inventory limit allowed less before). Otherwise it is placed anew, behind all the size
+  displayed at its price: after any fill, partial or full, our quote re-joins at the back of
+  the queue at its price, with its full size. The state holds one queue position per side, so
+  a partly filled quote cannot keep its remainder's place while its top-up joins behind; sending
+  the whole quote to the back is the conservative choice (an execution fills it no more than it
+  would fill that remainder and top-up), where keeping the place for the topped-up size would
+  let the top-up jump the orders that arrived in between.
   After every replayed event the queue ahead is refreshed to min(queue ahead, displayed size at
   our price): cancellations ahead of us move us up.
 * Executions. A recorded execution of size v at price p against our side (a seller-initiated
@@ -69,6 +87,7 @@ from mm_env.core import (
     quotes_from_action,
     sell_capacity,
     settle,
+    step_kernel,
     write_observation,
 )
 from mm_env.data.book import OrderBook
@@ -80,7 +99,9 @@ OUR_BID_TICKS = N_COMMON + 1  # price of our resting bid after the last step (Na
 OUR_ASK_TICKS = N_COMMON + 2
 BID_AHEAD = N_COMMON + 3  # displayed size ahead of our resting bid
 ASK_AHEAD = N_COMMON + 4
-N_STATE = N_COMMON + 5
+OUR_BID_SIZE = N_COMMON + 5  # size of our resting bid (it keeps its place only if not larger)
+OUR_ASK_SIZE = N_COMMON + 6
+N_STATE = N_COMMON + 7
 
 # book parameters
 P_TICK = N_COMMON_PARAMS + 0
@@ -182,17 +203,18 @@ def _replay_step_row(
         qa_t = qb_t + 1.0
     state[i, BID_QUOTE] = qb_t * tick
     state[i, ASK_QUOTE] = qa_t * tick
+    bid_size = min(params[P_ORDER_SIZE], buy_capacity(state, i, params))
+    ask_size = min(params[P_ORDER_SIZE], sell_capacity(state, i, params))
+    # the same order as our resting one (same price, untouched, not larger) keeps its place
+    bid_same = qb_t == state[i, OUR_BID_TICKS] and bid_size <= state[i, OUR_BID_SIZE]
+    ask_same = qa_t == state[i, OUR_ASK_TICKS] and ask_size <= state[i, OUR_ASK_SIZE]
     bid_level = level_of(bid_t[a], qb_t, True)
     ask_level = level_of(ask_t[a], qa_t, False)
-    bid_ahead = queue_ahead(
-        bid_sz[a], bid_level, qb_t == state[i, OUR_BID_TICKS], state[i, BID_AHEAD]
-    )
-    ask_ahead = queue_ahead(
-        ask_sz[a], ask_level, qa_t == state[i, OUR_ASK_TICKS], state[i, ASK_AHEAD]
-    )
-    bid_left = min(params[P_ORDER_SIZE], buy_capacity(state, i, params))
-    ask_left = min(params[P_ORDER_SIZE], sell_capacity(state, i, params))
-    # replay the recorded events a+1..b against our resting quotes
+    bid_ahead = queue_ahead(bid_sz[a], bid_level, bid_same, state[i, BID_AHEAD])
+    ask_ahead = queue_ahead(ask_sz[a], ask_level, ask_same, state[i, ASK_AHEAD])
+    bid_left = bid_size
+    ask_left = ask_size
+    # replay the recorded events a+1..b (the next timestamp's, per event) against our quotes
     for k in range(a + 1, b + 1):
         for j in range(trade_ptr[k], trade_ptr[k + 1]):
             p = trade_t[j]
@@ -210,8 +232,11 @@ def _replay_step_row(
                 ask_left -= fill_ask(state, i, ours, qa_t * tick, params)
         bid_ahead = displayed_ahead(bid_t[k], bid_sz[k], qb_t, True, bid_ahead)
         ask_ahead = displayed_ahead(ask_t[k], ask_sz[k], qa_t, False, ask_ahead)
-    state[i, OUR_BID_TICKS] = qb_t if bid_left > EMPTY else math.nan
-    state[i, OUR_ASK_TICKS] = qa_t if ask_left > EMPTY else math.nan
+    # a quote rests on only if nothing of it filled: after any fill it re-joins at the back
+    state[i, OUR_BID_TICKS] = qb_t if bid_size > EMPTY and bid_left == bid_size else math.nan
+    state[i, OUR_ASK_TICKS] = qa_t if ask_size > EMPTY and ask_left == ask_size else math.nan
+    state[i, OUR_BID_SIZE] = bid_size
+    state[i, OUR_ASK_SIZE] = ask_size
     state[i, BID_AHEAD] = bid_ahead
     state[i, ASK_AHEAD] = ask_ahead
     state[i, GRID] = g + 1
@@ -219,7 +244,7 @@ def _replay_step_row(
     _replay_observe(state, i, b, bid_t, bid_sz, ask_t, ask_sz, params, depths, obs)
 
 
-@njit(cache=True)
+@step_kernel()
 def replay_step(
     state,
     bid_t,
@@ -263,7 +288,7 @@ def replay_step(
             )
 
 
-@njit(cache=True, parallel=True)
+@step_kernel(parallel=True)
 def replay_step_parallel(
     state,
     bid_t,
@@ -316,6 +341,8 @@ def replay_reset_rows(state, rows, bid_t, bid_sz, ask_t, ask_sz, grid, params, d
         at = ask_t[a, 0]
         state[i, OUR_BID_TICKS] = math.nan
         state[i, OUR_ASK_TICKS] = math.nan
+        state[i, OUR_BID_SIZE] = 0.0
+        state[i, OUR_ASK_SIZE] = 0.0
         imb = imbalance_of(bid_sz[a], ask_sz[a], 1)
         begin_step(state, i, 0.5 * (bt + at) * tick, bt * tick, at * tick, (at - bt) * tick, imb)
         _replay_observe(state, i, a, bid_t, bid_sz, ask_t, ask_sz, params, depths, obs)
@@ -422,7 +449,9 @@ def split_rows(book: OrderBook, config: ReplayConfig) -> tuple[int, int]:
 
 
 def step_grid(book: OrderBook, config: ReplayConfig) -> NDArray[np.int64]:
-    """The book row shown at each step of the split (per event, or on the clock)."""
+    """The book row shown at each step of the split: per event, the last row of each distinct
+    timestamp (the events of one timestamp are replayed together); on the clock, the last row
+    at or before each tick."""
     r0, r1 = split_rows(book, config)
     if r1 - r0 < 2:
         raise ValueError(
@@ -430,7 +459,15 @@ def step_grid(book: OrderBook, config: ReplayConfig) -> NDArray[np.int64]:
             f"{r1 - r0} rows; it needs at least 2"
         )
     if config.step_seconds is None:
-        return np.arange(r0, r1, dtype=np.int64)
+        t = book.time[r0:r1]
+        last = np.flatnonzero(t[1:] != t[:-1])  # the last row of every timestamp but the final
+        grid = np.append(last + r0, r1 - 1).astype(np.int64)
+        if grid.size < 2:
+            raise ValueError(
+                f"config field 'split': the {config.split!r} split of {book.source} has a "
+                f"single timestamp ({t[0]}); per event it needs at least 2 distinct ones"
+            )
+        return grid
     if book.time_unit != "seconds":
         raise ValueError(
             f"config field 'step_seconds': {book.source} has no timestamps (a LOBSTER "
