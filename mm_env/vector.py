@@ -13,30 +13,12 @@ from gymnasium import spaces
 from gymnasium.utils import seeding
 from gymnasium.vector import AutoresetMode, VectorEnv
 from gymnasium.vector.utils import batch_space
-from numba import njit
 from numpy.typing import NDArray
 
 from mm_env.actions import ActionMapping
 from mm_env.config import MarketConfig
 from mm_env.core import ACTION_CLIPPED, INFO_KEYS, N_INFO, REWARD
 from mm_env.env import data_overrides, make_config, make_simulator, observation_space
-
-
-@njit(cache=True)
-def info_block(state: NDArray[np.float64], n_info: int) -> NDArray[np.float64]:
-    """The first ``n_info`` state columns, transposed into a new (n_info, n_rows) array.
-
-    Blocks of 64 rows: a row-by-row loop writes n_info addresses a power-of-two apart when
-    n_rows is a power of two (1024: 8 KB), which all fall in one cache set (55 us instead of
-    14 at 1024 rows); column-by-column reads the state with a long stride."""
-    n = state.shape[0]
-    out = np.empty((n_info, n))
-    for start in range(0, n, 64):
-        stop = min(start + 64, n)
-        for j in range(n_info):
-            for i in range(start, stop):
-                out[j, i] = state[i, j]
-    return out
 
 
 class MarketMakingVectorEnv(VectorEnv):

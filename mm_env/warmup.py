@@ -48,10 +48,6 @@ def warm_up() -> float:
                 rng = np.random.default_rng(0)
                 sim.reset(rng)
                 sim.step(np.zeros((n_envs, 2)), rng)
-    from mm_env.core import N_COMMON, N_INFO
-    from mm_env.vector import info_block
-
-    info_block(np.zeros((2, N_COMMON)), N_INFO)
     return time.perf_counter() - start
 
 
