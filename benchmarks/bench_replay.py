@@ -2,7 +2,8 @@
 
 Single env, three ways, to show where the time goes: through ``gym.make`` (Gymnasium's
 checker and order-enforcing wrappers), the unwrapped env (our ``step``: validation, info dict),
-and the bare simulator (one kernel call per step, no info dict). Vector env: env-steps per
+and the bare simulator (``step_one``: one kernel call per step, no info dict). Vector env:
+env-steps per
 second of ``MarketMakingVectorEnv`` at several N. Per-event stepping unless ``--clock`` is
 given (seconds). Actions are pre-drawn; each figure is the best of ``--repeats`` runs.
 
@@ -68,13 +69,13 @@ def single_env_rates(book, n_timed: int, repeats: int, **kw) -> dict[str, float]
     out["unwrapped env"] = time_loop(unwrapped, raw.reset, actions, n_timed, repeats)
     sim = raw.simulator
     gen = np.random.default_rng(0)
-    batch = [a.astype(np.float64).reshape(1, 2) for a in actions]
+    pairs = [tuple(a.tolist()) for a in actions]
 
     def bare(a):
-        sim.step(a, gen)
+        sim.step_one(a[0], a[1], gen)
         return sim.truncated[0]
 
-    out["bare simulator"] = time_loop(bare, lambda: sim.reset(gen), batch, n_timed, repeats)
+    out["bare simulator"] = time_loop(bare, lambda: sim.reset(gen), pairs, n_timed, repeats)
     return out
 
 

@@ -344,6 +344,7 @@ class Simulator:
         self.params = np.array(common_params(config) + self.book_params(), dtype=np.float64)
         self.truncated = np.zeros(self.n_envs, dtype=bool)
         self._all_rows = np.ones(self.n_envs, dtype=bool)
+        self._one_action = np.zeros((1, 2), dtype=np.float64)  # step_one's buffer
 
     # -- subclass hooks --
     n_state: int = N_COMMON
@@ -401,6 +402,14 @@ class Simulator:
                 f"{self.config.n_steps} steps; reset it before stepping"
             )
         self._step_kernel(a, rng, active)
+
+    def step_one(self, a0: float, a1: float, rng: np.random.Generator) -> None:
+        """:meth:`step` for a one-row simulator with the action as two finite Python floats,
+        which the caller has checked (the single env's hot path: no array checks)."""
+        buf = self._one_action
+        buf[0, 0] = a0
+        buf[0, 1] = a1
+        self._step_kernel(buf, rng, self._all_rows)
 
     def info(self, row: int = 0) -> dict[str, float]:
         """The info dict of one row (plain Python floats)."""

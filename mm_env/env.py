@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import gymnasium as gym
@@ -18,7 +19,14 @@ from mm_env.config import (
     ReplayConfig,
     SyntheticConfig,
 )
-from mm_env.core import ACTION_CLIPPED, REWARD, Simulator, observation_names
+from mm_env.core import (
+    ACTION_CLIPPED,
+    INFO_KEYS,
+    N_COMMON,
+    REWARD,
+    Simulator,
+    observation_names,
+)
 from mm_env.scenarios import (
     AvellanedaStoikovSimulator,
     NotebookSimulator,
@@ -202,6 +210,9 @@ class MarketMakingEnv(gym.Env[NDArray[np.floating], NDArray[np.floating]]):
             )
         self.render_mode = render_mode
         self._sim = make_simulator(scenario, self.config, 1, data)
+        # views of the simulator's (never reallocated) arrays read every step
+        self._row0 = self._sim.state[0, :N_COMMON]
+        self._obs0 = self._sim.obs[0]
         self.config = self._sim.config  # a replay records its data's spread unit
         self.observation_names: tuple[str, ...] = self._sim.names
         self.action_mapping = ActionMapping.from_config(self.config)
@@ -230,15 +241,20 @@ class MarketMakingEnv(gym.Env[NDArray[np.floating], NDArray[np.floating]]):
             raise RuntimeError(
                 f"the episode ended after {self.config.n_steps} steps; call reset() first"
             )
-        a = np.asarray(action, dtype=np.float64)
-        if a.shape != (2,):
-            raise ValueError(f"action must have shape (2,), got shape {a.shape}")
-        sim.step(a.reshape(1, 2), self.np_random)
-        info = self._info()
+        if type(action) is np.ndarray and action.shape == (2,) and action.dtype.kind == "f":
+            a0, a1 = action.tolist()  # the common case, inline: no copy, no call
+            if not (math.isfinite(a0) and math.isfinite(a1)):
+                a0, a1 = _action_floats(action)  # raises, naming the entry
+        else:
+            a0, a1 = _action_floats(action)
+        sim.step_one(a0, a1, self._np_random)  # set by reset(), which _started guarantees
+        values = self._row0.tolist()  # one conversion for the info, the reward and the flag
+        info: dict[str, Any] = dict(zip(INFO_KEYS, values))
+        info["action_clipped"] = values[ACTION_CLIPPED] > 0.0
         if self._history is not None:
             for k, v in self._history.items():
                 v.append(info[k])
-        return sim.obs[0].copy(), float(sim.state[0, REWARD]), False, bool(sim.truncated[0]), info
+        return self._obs0.copy(), values[REWARD], False, bool(sim.truncated[0]), info
 
     def _info(self) -> dict[str, Any]:
         info: dict[str, Any] = self._sim.info(0)
@@ -260,6 +276,28 @@ class MarketMakingEnv(gym.Env[NDArray[np.floating], NDArray[np.floating]]):
     def simulator(self) -> Simulator:
         """The simulation core (one row) that this env drives."""
         return self._sim
+
+
+def _action_floats(action: Any) -> tuple[float, float]:
+    """The single env's action as two finite Python floats, or ``ValueError`` saying what is
+    wrong (shape, type, or which entry is not finite)."""
+    if type(action) is np.ndarray and action.shape == (2,) and action.dtype.kind == "f":
+        a0, a1 = action.tolist()  # the common case: one conversion, no copy
+    else:
+        try:
+            a = np.asarray(action, dtype=np.float64)
+        except (TypeError, ValueError) as exc:
+            raise ValueError(f"action must be 2 numbers, got {action!r}") from exc
+        if a.shape != (2,):
+            raise ValueError(f"action must have shape (2,), got shape {a.shape}")
+        a0, a1 = a.tolist()
+    if not (math.isfinite(a0) and math.isfinite(a1)):
+        entry = 0 if not math.isfinite(a0) else 1
+        raise ValueError(
+            f"action entries must be finite; got {(a0, a1)[entry]!r} at entry {entry} "
+            "(0 = spread, 1 = skew)"
+        )
+    return a0, a1
 
 
 def observation_space(config: MarketConfig) -> spaces.Box:

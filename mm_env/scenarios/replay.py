@@ -578,6 +578,26 @@ class ReplaySimulator(Simulator):
             *self._book_args, actions, self.depths, self.obs, self.truncated, active, self._scratch
         )
 
+    def step_one(self, a0: float, a1: float, rng: np.random.Generator) -> None:
+        """The single env's hot path: the serial kernel with its arguments prepared once (a
+        replay step draws nothing)."""
+        buf = self._one_action
+        buf[0, 0] = a0
+        buf[0, 1] = a1
+        args = self.__dict__.get("_one_args")
+        if args is None:
+            args = (
+                *self._book_args,
+                buf,
+                self.depths,
+                self.obs,
+                self.truncated,
+                self._all_rows,
+                self._scratch,
+            )
+            self.__dict__["_one_args"] = args
+        replay_step(*args)
+
     @property
     def _book_args(self) -> tuple[Any, ...]:
         """The kernels' read-only book arguments and the state (built once: the hot path)."""
