@@ -253,6 +253,13 @@ class SyntheticConfig(MarketConfig):
 
     A thin best level (|I| large) is swept away more often and by the more frequent market
     orders on its side, so the level-1 imbalance predicts the next mid change.
+
+    Our quotes fill when a sweep reaches their price, after the size displayed there when they
+    joined (first when they improve the best price). A quote keeps last step's queue position
+    only if it is the same order: same price, nothing of it filled, not larger. After any fill,
+    partial or full, it re-joins at the back of the queue at its price with its full size
+    (conservative: the unfilled remainder loses its place too, rather than the top-up jumping
+    the orders that joined in between). Details: :mod:`mm_env.scenarios.synthetic`.
     """
 
     initial_price: float = 100.0

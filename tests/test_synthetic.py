@@ -9,8 +9,9 @@ import numpy as np
 import pytest
 
 import mm_env
-from mm_env.core import BEST_ASK, BEST_BID, IMBALANCE, MID
-from mm_env.scenarios.synthetic import drop_empty_levels, queue_ahead, sweep
+from mm_env.actions import ActionMapping
+from mm_env.core import BEST_ASK, BEST_BID, IMBALANCE, INVENTORY, MID
+from mm_env.scenarios.synthetic import BID_AHEAD, drop_empty_levels, queue_ahead, sweep
 
 
 def simulate(n_envs: int, n_steps: int, seed: int, action=(-0.5, 0.0), **overrides):
@@ -160,3 +161,112 @@ def test_book_has_no_drift() -> None:
     change = (rows[-1, :, 0] - rows[0, :, 0]) / 0.01
     se = change.std(ddof=1) / math.sqrt(change.size)
     assert abs(change.mean()) < 4 * se, (change.mean(), se)
+
+
+# ---- queue position between steps, worked by hand ------------------------------------------------
+class ScriptedFlow:
+    """Stands in for the step's generator: market orders of chosen sizes, no other event.
+
+    The step draws ``random((n, 6))`` then ``standard_normal((n, 2))``. A sell (buy) market
+    order of volume v needs u = p (1 - exp(-v / mo_size_mean)) < p in its column; 0.999 >= p is
+    no order. Level and improvement uniforms are irrelevant with size_vol = 0, persistence 1
+    and improve_prob = 0; the normals are 0.
+    """
+
+    def __init__(self, p: float, mean: float, buy: float = 0.0, sell: float = 0.0) -> None:
+        def u(v: float) -> float:
+            return p * (1.0 - math.exp(-v / mean)) if v > 0 else 0.999
+
+        self.u = np.array([[u(buy), u(sell), 0.5, 0.5, 0.999, 0.999]])
+
+    def random(self, shape: tuple[int, int]) -> np.ndarray:
+        assert shape == self.u.shape
+        return self.u.copy()
+
+    def standard_normal(self, shape: tuple[int, int]) -> np.ndarray:
+        return np.zeros(shape)
+
+
+def still_book(**overrides):
+    """A one-row book that changes only by the market orders we script and the sizes we write:
+    size_vol 0 and persistence 1 (level sizes stay put), no improvements, market orders at a
+    flat rate of 0.5 (no imbalance sensitivity) with mean size 1. At reset the levels are at
+    their means: bid 100.00 x 4 over 99.99 x 8 and 99.98 x 8, ask 100.01 x 4 over 8 and 8."""
+    config = mm_env.make_config(
+        "market_making",
+        n_steps=10,
+        n_levels=3,
+        size_vol=0.0,
+        size_persistence=1.0,
+        improve_prob=0.0,
+        mo_rate=0.5,
+        mo_imbalance_sensitivity=0.0,
+        mo_size_mean=1.0,
+        **overrides,
+    )
+    sim = mm_env.make_simulator("market_making", config, 1)
+    sim.reset(np.random.default_rng(0))
+    np.testing.assert_allclose(sim.bid_sizes[0], [4.0, 8.0, 8.0])
+    np.testing.assert_allclose(sim.ask_sizes[0], [4.0, 8.0, 8.0])
+    touch = ActionMapping.from_config(config).to_action(1.0, 0.0)[None, :]  # bid and ask at touch
+
+    def step(buy: float = 0.0, sell: float = 0.0) -> dict[str, float]:
+        sim.step(touch, ScriptedFlow(0.5, 1.0, buy, sell))
+        info = sim.info(0)
+        assert info["bid_quote"] == pytest.approx(100.0)
+        assert info["ask_quote"] == pytest.approx(100.01)
+        return info
+
+    return sim, step
+
+
+def test_a_partly_filled_quote_rejoins_at_the_back() -> None:
+    # Our bid of 2 at 100.00 (the best bid) every step.
+    sim, step = still_book(order_size=2.0)
+    #   step 1: it joins behind the 4 displayed at 100.00; no market order; ahead 4.
+    assert step()["bid_fill"] == 0.0
+    assert sim.state[0, BID_AHEAD] == pytest.approx(4.0)
+    sim.bid_sizes[0, 0] += 2.0  # 2 new shares join 100.00 (6 displayed), behind us
+    #   step 2: the same order (same price, untouched, same size) keeps its place: ahead
+    #           min(4, 6) = 4. A sell of 5: the 4 ahead, then 1 of our 2 (1 left); the 2 that
+    #           joined behind us stay displayed: 6 - 4 = 2.
+    assert step(sell=5.0)["bid_fill"] == pytest.approx(1.0)
+    assert sim.bid_sizes[0, 0] == pytest.approx(2.0)
+    #   step 3: our bid was partly filled, so it is a new order: topped up to 2 and placed
+    #           behind the 2 displayed. A sell of 1.5 takes 1.5 of those 2 (0.5 left ahead of
+    #           us): no fill. (Keeping the place for all 2 filled 1.5; the truth, our 1 left
+    #           ahead of the 2 and a top-up of 1 behind them, is 1; re-joining gives 0 <= 1.)
+    info = step(sell=1.5)
+    assert info["bid_fill"] == 0.0
+    assert sim.state[0, BID_AHEAD] == pytest.approx(0.5)
+    sim.bid_sizes[0, 0] += 3.0  # 3 new shares join 100.00 (0.5 + 3 = 3.5 displayed), behind us
+    #   step 4: nothing of our bid filled in step 3: same order, same place, 0.5 ahead (not
+    #           the 3.5 displayed). A sell of 1.5: the 0.5 ahead, then 1 of ours.
+    info = step(sell=1.5)
+    assert info["bid_fill"] == pytest.approx(1.0)
+    assert info["inventory"] == pytest.approx(2.0)
+    assert info["cash"] == pytest.approx(-200.0)
+    assert info["ask_fill"] == 0.0
+
+
+def test_a_quote_that_grows_is_a_new_order() -> None:
+    # order_size 2, max_inventory 3, and an inventory of 2 bought before (written by hand):
+    # the bid may buy only 3 - 2 = 1, the ask may sell 2.
+    sim, step = still_book(order_size=2.0, max_inventory=3.0)
+    sim.state[0, INVENTORY] = 2.0
+    #   step 1: bid of 1 behind the 4 at 100.00, ask of 2 behind the 4 at 100.01; no orders.
+    step()
+    sim.bid_sizes[0, 0] += 2.0  # 2 new shares join each side, behind us: 6 displayed
+    sim.ask_sizes[0, 0] += 2.0
+    #   step 2: both quotes are the same orders, 4 ahead of each. A buy of 5: the 4 ahead of
+    #           our ask, then 1 of its 2 (inventory 2 - 1 = 1); no sell.
+    info = step(buy=5.0)
+    assert info["ask_fill"] == pytest.approx(1.0) and info["bid_fill"] == 0.0
+    assert sim.state[0, BID_AHEAD] == pytest.approx(4.0)
+    #   step 3: the bid may now buy 3 - 1 = 2: larger than the resting 1, so a new order behind
+    #           the 6 displayed. A sell of 5 takes 5 of those 6: no fill. (Keeping the place,
+    #           4 ahead, would have filled 1.)
+    info = step(sell=5.0)
+    assert info["bid_fill"] == 0.0
+    assert sim.state[0, BID_AHEAD] == pytest.approx(1.0)
+    assert info["inventory"] == pytest.approx(1.0)

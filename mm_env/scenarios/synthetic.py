@@ -7,11 +7,22 @@ book, and price changes happen when a best level is emptied.
 
 Fills are depth-aware. Each market order sweeps the visible levels in price order; our quote
 fills when the sweep reaches its price, after the displayed size that was resting at that price
-when we joined (our queue position), and first when our quote improves the best price. A quote
-whose price is unchanged from the previous step keeps its queue position (reduced by the
-executions ahead of it, and never larger than the displayed size). Market orders larger than
-the visible book execute against the visible levels only. Our orders are not shown in the book
-and move it only by absorbing the market-order volume that fills them.
+when we joined (our queue position), and first when our quote improves the best price. Market
+orders larger than the visible book execute against the visible levels only. Our orders are not
+shown in the book and move it only by absorbing the market-order volume that fills them.
+
+Queue position between steps (the rule of :mod:`mm_env.scenarios.replay`). A quote keeps the
+position of our resting quote of the previous step only if it is the same order: same price,
+nothing of it filled in that step, and not larger (a quote grows when the inventory limit
+allowed less before). It then keeps the queue ahead of it as reduced by the executions ahead of
+it, never more than the size now displayed at its price (cancellations ahead move it up).
+Otherwise it is placed anew, behind all the size displayed at its price: after any fill,
+partial or full, our quote re-joins at the back of the queue at its price, with its full size.
+The state holds one queue position per side, so a partly filled quote cannot keep its
+remainder's place while its top-up joins behind; sending the whole quote to the back is the
+conservative choice (a market order fills it no more than it would fill that remainder and
+top-up), where keeping the place for the topped-up size would let the top-up jump the orders
+that joined the level in between.
 
 Quotes are rounded away from the mid to the tick grid (bid down, ask up), made post-only (a bid
 at or above the best ask moves to one tick below it, and vice versa), and our ask is kept at
@@ -59,7 +70,9 @@ OUR_BID_TICKS = N_COMMON + 2  # price of our resting bid after the last step (Na
 OUR_ASK_TICKS = N_COMMON + 3
 BID_AHEAD = N_COMMON + 4  # displayed size ahead of our resting bid
 ASK_AHEAD = N_COMMON + 5
-N_STATE = N_COMMON + 6
+OUR_BID_SIZE = N_COMMON + 6  # size of our resting bid (it keeps its place only if not larger)
+OUR_ASK_SIZE = N_COMMON + 7
+N_STATE = N_COMMON + 8
 
 # book parameters
 P_TICK = N_COMMON_PARAMS + 0
@@ -88,13 +101,18 @@ EMPTY = 1e-12  # a level with less than this is empty
 
 
 @njit(cache=True, inline="always")
-def queue_ahead(sizes: NDArray[np.float64], level: int, same_price: bool, previous: float) -> float:
-    """Displayed size ahead of our quote at ``level`` (negative: improving, so nothing ahead)."""
+def queue_ahead(sizes: NDArray[np.float64], level: int, same_order: bool, previous: float) -> float:
+    """Displayed size ahead of our quote at ``level`` (negative: improving, so nothing ahead).
+
+    ``same_order``: the quote keeps its place, ``previous`` ahead of it, never more than the
+    size displayed (our resting order of the previous step: same price, nothing of it filled,
+    not larger); otherwise it joins behind everything displayed at its price.
+    """
     if level < 0:
         return 0.0
     if level >= sizes.shape[0]:
         return math.inf  # beyond the visible book: never reached
-    if same_price:
+    if same_order:
         return min(previous, sizes[level])
     return sizes[level]
 
@@ -238,12 +256,15 @@ def _synthetic_step_row(
         qa_t = qb_t + 1.0
     state[i, BID_QUOTE] = qb_t * tick
     state[i, ASK_QUOTE] = qa_t * tick
-    bid_level = int(bt - qb_t)
-    ask_level = int(qa_t - at)
-    bid_ahead = queue_ahead(bs, bid_level, qb_t == state[i, OUR_BID_TICKS], state[i, BID_AHEAD])
-    ask_ahead = queue_ahead(asz, ask_level, qa_t == state[i, OUR_ASK_TICKS], state[i, ASK_AHEAD])
     bid_size = min(params[P_ORDER_SIZE], buy_capacity(state, i, params))
     ask_size = min(params[P_ORDER_SIZE], sell_capacity(state, i, params))
+    # the same order as our resting one (same price, untouched, not larger) keeps its place
+    bid_same = qb_t == state[i, OUR_BID_TICKS] and bid_size <= state[i, OUR_BID_SIZE]
+    ask_same = qa_t == state[i, OUR_ASK_TICKS] and ask_size <= state[i, OUR_ASK_SIZE]
+    bid_level = int(bt - qb_t)
+    ask_level = int(qa_t - at)
+    bid_ahead = queue_ahead(bs, bid_level, bid_same, state[i, BID_AHEAD])
+    ask_ahead = queue_ahead(asz, ask_level, ask_same, state[i, ASK_AHEAD])
     bid_left = bid_size
     ask_left = ask_size
     # 1. market orders, buyer first, at imbalance-dependent rates; exponential sizes
@@ -289,9 +310,11 @@ def _synthetic_step_row(
                 at -= 1.0
     state[i, BID_TICKS] = bt
     state[i, ASK_TICKS] = at
-    # what rests after the step (a fully filled order leaves nothing, and no queue position)
-    state[i, OUR_BID_TICKS] = qb_t if bid_left > EMPTY else math.nan
-    state[i, OUR_ASK_TICKS] = qa_t if ask_left > EMPTY else math.nan
+    # a quote rests on only if nothing of it filled: after any fill it re-joins at the back
+    state[i, OUR_BID_TICKS] = qb_t if bid_size > EMPTY and bid_left == bid_size else math.nan
+    state[i, OUR_ASK_TICKS] = qa_t if ask_size > EMPTY and ask_left == ask_size else math.nan
+    state[i, OUR_BID_SIZE] = bid_size
+    state[i, OUR_ASK_SIZE] = ask_size
     state[i, BID_AHEAD] = bid_ahead
     state[i, ASK_AHEAD] = ask_ahead
     truncated[i] = settle(state, i, params)
@@ -338,6 +361,8 @@ def synthetic_reset_rows(
         at = state[i, ASK_TICKS]
         state[i, OUR_BID_TICKS] = math.nan
         state[i, OUR_ASK_TICKS] = math.nan
+        state[i, OUR_BID_SIZE] = 0.0
+        state[i, OUR_ASK_SIZE] = 0.0
         imb = imbalance_of(bid_sizes[i], ask_sizes[i], 1)
         begin_step(state, i, 0.5 * (bt + at) * tick, bt * tick, at * tick, (at - bt) * tick, imb)
         synthetic_observe(state, i, bid_sizes[i], ask_sizes[i], params, depths, obs)
