@@ -20,6 +20,9 @@ from mm_env.config import MarketConfig
 from mm_env.core import ACTION_CLIPPED, INFO_KEYS, N_INFO, REWARD
 from mm_env.env import data_overrides, make_config, make_simulator, observation_space
 
+#: the ``_key`` entries of the info dict (Gymnasium's per-key masks)
+_MASK_KEYS = tuple("_" + k for k in (*INFO_KEYS, "action_clipped"))
+
 
 class MarketMakingVectorEnv(VectorEnv):
     """``num_envs`` independent market-making books stepped together (Gymnasium 1.x ``VectorEnv``).
@@ -167,12 +170,9 @@ class MarketMakingVectorEnv(VectorEnv):
         block = self._sim.state[:, :N_INFO].copy()
         if mask is None:
             mask = np.ones(self.num_envs, dtype=bool)
-        infos: dict[str, Any] = {}
-        for j, key in enumerate(INFO_KEYS):
-            infos[key] = block[:, j]
-            infos["_" + key] = mask
+        infos: dict[str, Any] = dict(zip(INFO_KEYS, block.T))  # iterating block.T: column views
+        infos.update(dict.fromkeys(_MASK_KEYS, mask))
         infos["action_clipped"] = self._sim.state[:, ACTION_CLIPPED] > 0
-        infos["_action_clipped"] = mask
         return infos
 
     def close_extras(self, **kwargs: Any) -> None:
