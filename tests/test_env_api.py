@@ -109,6 +109,38 @@ def test_wrong_action_shape_raises(env_id: str) -> None:
         env.step(np.zeros(3))
 
 
+def test_action_forms_and_bad_actions() -> None:
+    """The single env's action parsing: every numeric form of two numbers steps identically;
+    each bad form is a ValueError that says what is wrong, and leaves the episode untouched."""
+    results = []
+    for action in (
+        np.array([0.25, -0.5], np.float32),
+        np.array([0.25, -0.5]),
+        [0.25, -0.5],
+        (0.25, -0.5),
+        np.array([0.25, -0.5], np.float16),
+    ):
+        env = gym.make("mm_env/MarketMaking-v0")
+        env.reset(seed=3)
+        obs, reward, _, _, info = env.step(action)
+        results.append((obs.tolist(), reward, info["pnl"], info["bid_quote"]))
+    assert all(r == results[0] for r in results)
+    env = gym.make("mm_env/MarketMaking-v0")
+    env.reset(seed=3)
+    for bad, needle in (
+        (np.array(["a", "b"]), "2 numbers"),
+        ("ab", "2 numbers"),
+        (np.zeros((2, 1)), "shape"),
+        (np.zeros((1, 2)), "shape"),
+        ([1.0], "shape"),
+        (np.array([np.nan, 0.0], np.float32), "entry 0"),
+        ([0.0, np.inf], "entry 1"),
+    ):
+        with pytest.raises(ValueError, match=needle):
+            env.step(bad)
+    assert env.unwrapped.simulator.state[0, mm_env.core.STEP] == 0  # no step was taken
+
+
 @pytest.mark.parametrize("env_id", IDS)
 def test_out_of_range_actions_are_clipped_and_flagged(env_id: str) -> None:
     a = gym.make(env_id, **env_kwargs(env_id))
