@@ -220,6 +220,7 @@ class MarketMakingEnv(gym.Env[NDArray[np.floating], NDArray[np.floating]]):
         self.observation_space = observation_space(self.config)
         self._history: dict[str, list[float]] | None = None
         self._started = False
+        self._running = False  # between reset() and the end of the episode
 
     # ---- Gymnasium API -----------------------------------------------------------------------
     def reset(
@@ -228,19 +229,20 @@ class MarketMakingEnv(gym.Env[NDArray[np.floating], NDArray[np.floating]]):
         super().reset(seed=seed)
         self._sim.reset(self.np_random)
         self._started = True
+        self._running = True
         info = self._info()
         if self.render_mode == "rgb_array":
             self._history = {k: [] for k in ("mid", "bid_quote", "ask_quote", "inventory", "pnl")}
         return self._sim.obs[0].copy(), info
 
     def step(self, action: Any) -> tuple[NDArray[np.floating], float, bool, bool, dict[str, Any]]:
-        if not self._started:
-            raise RuntimeError("call reset() before step()")
-        sim = self._sim
-        if sim.truncated[0]:
+        if not self._running:  # not reset yet, or the episode has ended
+            if not self._started:
+                raise RuntimeError("call reset() before step()")
             raise RuntimeError(
                 f"the episode ended after {self.config.n_steps} steps; call reset() first"
             )
+        sim = self._sim
         if type(action) is np.ndarray and action.shape == (2,) and action.dtype.kind == "f":
             a0, a1 = action.tolist()  # the common case, inline: no copy, no call
             if not (math.isfinite(a0) and math.isfinite(a1)):
@@ -254,7 +256,9 @@ class MarketMakingEnv(gym.Env[NDArray[np.floating], NDArray[np.floating]]):
         if self._history is not None:
             for k, v in self._history.items():
                 v.append(info[k])
-        return self._obs0.copy(), values[REWARD], False, bool(sim.truncated[0]), info
+        truncated = bool(sim.truncated[0])
+        self._running = not truncated
+        return self._obs0.copy(), values[REWARD], False, truncated, info
 
     def _info(self) -> dict[str, Any]:
         info: dict[str, Any] = self._sim.info(0)
