@@ -406,10 +406,20 @@ class Simulator:
     def step_one(self, a0: float, a1: float, rng: np.random.Generator) -> None:
         """:meth:`step` for a one-row simulator with the action as two finite Python floats,
         which the caller has checked (the single env's hot path: no array checks)."""
+        if self.truncated[0] or self.n_envs != 1:
+            self._refuse_step_one()
         buf = self._one_action
         buf[0, 0] = a0
         buf[0, 1] = a1
         self._step_kernel(buf, rng, self._all_rows)
+
+    def _refuse_step_one(self) -> None:
+        """The checks that keep the kernels (which do no bounds checks) inside their arrays."""
+        if self.n_envs != 1:
+            raise ValueError(f"step_one steps a one-row simulator; this one has {self.n_envs}")
+        raise RuntimeError(
+            f"env 0 finished its episode of {self.config.n_steps} steps; call reset() first"
+        )
 
     def info(self, row: int = 0) -> dict[str, float]:
         """The info dict of one row (plain Python floats)."""

@@ -210,9 +210,7 @@ class MarketMakingEnv(gym.Env[NDArray[np.floating], NDArray[np.floating]]):
             )
         self.render_mode = render_mode
         self._sim = make_simulator(scenario, self.config, 1, data)
-        # views of the simulator's (never reallocated) arrays read every step
-        self._row0 = self._sim.state[0, :N_COMMON]
-        self._obs0 = self._sim.obs[0]
+        self._bind_views()
         self.config = self._sim.config  # a replay records its data's spread unit
         self.observation_names: tuple[str, ...] = self._sim.names
         self.action_mapping = ActionMapping.from_config(self.config)
@@ -220,7 +218,16 @@ class MarketMakingEnv(gym.Env[NDArray[np.floating], NDArray[np.floating]]):
         self.observation_space = observation_space(self.config)
         self._history: dict[str, list[float]] | None = None
         self._started = False
-        self._running = False  # between reset() and the end of the episode
+
+    def _bind_views(self) -> None:
+        """Views of the simulator's (never reallocated) arrays that every step reads."""
+        self._row0 = self._sim.state[0, :N_COMMON]
+        self._obs0 = self._sim.obs[0]
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        # copy.deepcopy and pickle copy a view as an array of its own: bind to the copy's arrays
+        self.__dict__.update(state)
+        self._bind_views()
 
     # ---- Gymnasium API -----------------------------------------------------------------------
     def reset(
@@ -229,19 +236,14 @@ class MarketMakingEnv(gym.Env[NDArray[np.floating], NDArray[np.floating]]):
         super().reset(seed=seed)
         self._sim.reset(self.np_random)
         self._started = True
-        self._running = True
         info = self._info()
         if self.render_mode == "rgb_array":
             self._history = {k: [] for k in ("mid", "bid_quote", "ask_quote", "inventory", "pnl")}
         return self._sim.obs[0].copy(), info
 
     def step(self, action: Any) -> tuple[NDArray[np.floating], float, bool, bool, dict[str, Any]]:
-        if not self._running:  # not reset yet, or the episode has ended
-            if not self._started:
-                raise RuntimeError("call reset() before step()")
-            raise RuntimeError(
-                f"the episode ended after {self.config.n_steps} steps; call reset() first"
-            )
+        if not self._started:
+            raise RuntimeError("call reset() before step()")
         sim = self._sim
         if type(action) is np.ndarray and action.shape == (2,) and action.dtype.kind == "f":
             a0, a1 = action.tolist()  # the common case, inline: no copy, no call
@@ -257,7 +259,6 @@ class MarketMakingEnv(gym.Env[NDArray[np.floating], NDArray[np.floating]]):
             for k, v in self._history.items():
                 v.append(info[k])
         truncated = bool(sim.truncated[0])
-        self._running = not truncated
         return self._obs0.copy(), values[REWARD], False, truncated, info
 
     def _info(self) -> dict[str, Any]:
@@ -288,10 +289,7 @@ def _action_floats(action: Any) -> tuple[float, float]:
     if type(action) is np.ndarray and action.shape == (2,) and action.dtype.kind == "f":
         a0, a1 = action.tolist()  # the common case: one conversion, no copy
     else:
-        try:
-            a = np.asarray(action, dtype=np.float64)
-        except (TypeError, ValueError) as exc:
-            raise ValueError(f"action must be 2 numbers, got {action!r}") from exc
+        a = real_array(action, "action")
         if a.shape != (2,):
             raise ValueError(f"action must have shape (2,), got shape {a.shape}")
         a0, a1 = a.tolist()
@@ -302,6 +300,21 @@ def _action_floats(action: Any) -> tuple[float, float]:
             "(0 = spread, 1 = skew)"
         )
     return a0, a1
+
+
+def real_array(values: Any, what: str) -> NDArray[np.float64]:
+    """``values`` as a float64 array if they are real numbers (float, int); ``ValueError``
+    otherwise — no silent coercion of strings, booleans, complex numbers (their imaginary part
+    would be dropped), dates or Python objects."""
+    try:
+        raw = np.asarray(values)
+    except (TypeError, ValueError, OverflowError) as exc:
+        raise ValueError(f"{what} must be real numbers, got {values!r}") from exc
+    if raw.dtype.kind not in "fiu":
+        raise ValueError(
+            f"{what} must be real numbers (float or int), got dtype {raw.dtype}: {values!r}"
+        )
+    return raw.astype(np.float64, copy=False)
 
 
 def observation_space(config: MarketConfig) -> spaces.Box:

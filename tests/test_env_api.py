@@ -1,4 +1,4 @@
-"""The Gymnasium / SB3 contract of both ids: checkers, determinism, resets, errors, rendering."""
+"""The Gymnasium / SB3 contract of every id: checkers, determinism, resets, errors, rendering."""
 
 from __future__ import annotations
 
@@ -109,6 +109,43 @@ def test_wrong_action_shape_raises(env_id: str) -> None:
         env.step(np.zeros(3))
 
 
+def test_a_finished_episode_refuses_to_step_however_it_ended() -> None:
+    """The kernels do no bounds checks: stepping past the end must raise, also when the
+    episode was ended through the public simulator, not through env.step."""
+    env = gym.make("mm_env/AvellanedaStoikov-v0", n_steps=2)
+    env.reset(seed=0)
+    sim = env.unwrapped.simulator
+    for _ in range(2):
+        sim.step(np.zeros((1, 2)), np.random.default_rng(0))
+    with pytest.raises(RuntimeError, match="finished its episode"):
+        env.step(np.zeros(2))
+    with pytest.raises(RuntimeError, match="finished its episode"):
+        sim.step_one(0.0, 0.0, np.random.default_rng(0))
+    with pytest.raises(ValueError, match="one-row"):
+        mm_env.make_simulator("avellaneda_stoikov", env.unwrapped.config, 3).step_one(
+            0.0, 0.0, np.random.default_rng(0)
+        )
+
+
+@pytest.mark.parametrize("env_id", IDS)
+def test_copied_and_pickled_envs_step_their_own_state(env_id: str) -> None:
+    import copy
+    import pickle
+
+    env = gym.make(env_id, **env_kwargs(env_id)).unwrapped
+    env.reset(seed=4)
+    env.step(np.array([0.1, 0.2]))
+    for twin in (copy.deepcopy(env), pickle.loads(pickle.dumps(env))):
+        ref = copy.deepcopy(env)  # the same state, stepped the same way
+        for _ in range(3):
+            obs, reward, _, _, info = twin.step(np.array([-0.3, 0.4]))
+            obs_r, reward_r, _, _, info_r = ref.step(np.array([-0.3, 0.4]))
+        assert info["step"] == twin.simulator.state[0, mm_env.core.STEP] == 4
+        np.testing.assert_array_equal(obs, twin.simulator.obs[0])
+        assert info == info_r and reward == reward_r
+    assert env.simulator.state[0, mm_env.core.STEP] == 1  # the original did not move
+
+
 def test_action_forms_and_bad_actions() -> None:
     """The single env's action parsing: every numeric form of two numbers steps identically;
     each bad form is a ValueError that says what is wrong, and leaves the episode untouched."""
@@ -128,8 +165,13 @@ def test_action_forms_and_bad_actions() -> None:
     env = gym.make("mm_env/MarketMaking-v0")
     env.reset(seed=3)
     for bad, needle in (
-        (np.array(["a", "b"]), "2 numbers"),
-        ("ab", "2 numbers"),
+        (np.array(["a", "b"]), "real numbers"),
+        ("ab", "real numbers"),
+        (["0.25", "-0.5"], "real numbers"),
+        (np.array([0.25 + 1j, 0.0]), "real numbers"),
+        (np.array([True, False]), "real numbers"),
+        ([None, 0.0], "real numbers"),
+        ([10**400, 0.0], "real numbers"),
         (np.zeros((2, 1)), "shape"),
         (np.zeros((1, 2)), "shape"),
         ([1.0], "shape"),
@@ -245,3 +287,25 @@ def test_import_does_not_pull_torch_sb3_or_matplotlib() -> None:
     )
     res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert res.returncode == 0, res.stdout + res.stderr
+
+
+def test_kernels_without_reference_counting_return_nothing() -> None:
+    """``step_kernel`` compiles without numba's reference counting, which is safe only for
+    loops that allocate nothing and return nothing (numba would hand back a tuple of array
+    views as their parents). Every such kernel, once compiled, must return None."""
+    from numba import types
+    from numba.core.registry import CPUDispatcher
+
+    import mm_env.scenarios as scenarios
+    from mm_env.warmup import warm_up
+
+    warm_up()  # every kernel, serial and parallel
+    found = []
+    for module in vars(scenarios).values():
+        for obj in vars(module).values() if hasattr(module, "__file__") else ():
+            if isinstance(obj, CPUDispatcher) and obj.targetoptions.get("_nrt") is False:
+                found.append(obj)
+                assert obj.nopython_signatures, obj
+                for sig in obj.nopython_signatures:
+                    assert sig.return_type == types.none, (obj, sig)
+    assert len({k.py_func for k in found}) >= 8  # 4 scenarios x (serial, parallel)

@@ -581,6 +581,8 @@ class ReplaySimulator(Simulator):
     def step_one(self, a0: float, a1: float, rng: np.random.Generator) -> None:
         """The single env's hot path: the serial kernel with its arguments prepared once (a
         replay step draws nothing)."""
+        if self.truncated[0] or self.n_envs != 1:
+            self._refuse_step_one()
         buf = self._one_action
         buf[0, 0] = a0
         buf[0, 1] = a1
