@@ -424,7 +424,8 @@ class CarteaJaimungalConfig(AvellanedaStoikovConfig):
 
     One difference from :meth:`AvellanedaStoikovConfig.cartea_jaimungal`: the skew range is
     ``max_skew = 1`` (a skew of ±1 puts one quote at the mid) instead of 10. The optimal skews
-    here stay within ±0.3, so the optimal agent is unaffected, and a learning agent's
+    stay within ±0.3 for |q| ≤ 20 (they pass ±1 only at |q| ≥ 64, far outside the optimal
+    agent's episodes), so the optimal agent is unaffected, and a learning agent's
     exploration noise no longer pushes a quote far through the mid (with ±10 an action unit is
     worth ten spreads, and PPO learned nothing). Action 0 is spread multiple 2 (depths
     2/k = 1.33, twice the optimum); m = 1 (action −0.5) is the optimum's 1/k ≈ 0.67.

@@ -39,7 +39,11 @@ class MarketMakingVecEnv(VecEnv):
             raise ValueError(f"expected a MarketMakingVectorEnv, got {type(venv).__name__}")
         if venv.autoreset_mode != AutoresetMode.SAME_STEP:
             venv = MarketMakingVectorEnv(
-                venv.num_envs, venv.scenario, venv.config, autoreset_mode=AutoresetMode.SAME_STEP
+                venv.num_envs,
+                venv.scenario,
+                venv.config,
+                autoreset_mode=AutoresetMode.SAME_STEP,
+                data=getattr(venv.simulator, "book", None),  # a replay's loaded book
             )
         self.venv = venv
         self._actions: np.ndarray | None = None

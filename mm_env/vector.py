@@ -18,7 +18,13 @@ from numpy.typing import NDArray
 from mm_env.actions import ActionMapping
 from mm_env.config import MarketConfig
 from mm_env.core import ACTION_CLIPPED, INFO_KEYS, N_INFO, REWARD
-from mm_env.env import data_overrides, make_config, make_simulator, observation_space
+from mm_env.env import (
+    data_overrides,
+    make_config,
+    make_simulator,
+    observation_space,
+    real_array,
+)
 
 #: the ``_key`` entries of the info dict (Gymnasium's per-key masks)
 _MASK_KEYS = tuple("_" + k for k in (*INFO_KEYS, "action_clipped"))
@@ -128,7 +134,7 @@ class MarketMakingVectorEnv(VectorEnv):
         if not self._started:
             raise RuntimeError("call reset() before step()")
         sim = self._sim
-        a = np.asarray(actions, dtype=np.float64)
+        a = real_array(actions, "actions")
         if a.shape != (self.num_envs, 2):
             raise ValueError(
                 f"actions must have shape ({self.num_envs}, 2), got shape {np.shape(actions)}"
@@ -170,6 +176,7 @@ class MarketMakingVectorEnv(VectorEnv):
         block = self._sim.state[:, :N_INFO].copy()
         if mask is None:
             mask = np.ones(self.num_envs, dtype=bool)
+        mask.flags.writeable = False  # one mask serves every key: read-only, not aliased writes
         infos: dict[str, Any] = dict(zip(INFO_KEYS, block.T))  # iterating block.T: column views
         infos.update(dict.fromkeys(_MASK_KEYS, mask))
         infos["action_clipped"] = self._sim.state[:, ACTION_CLIPPED] > 0

@@ -539,3 +539,46 @@ def test_goog_day_baselines(goog: Path) -> None:
         assert ep.rewards.sum() == pytest.approx(ep.series["pnl"][-1], rel=1e-9, abs=1e-6)
         assert ep.series["n_fills"][-1] > 0
     assert set(results) == {"skew", "symmetric"}
+
+
+def test_sb3_adapter_keeps_the_replayed_book(aapl: Path) -> None:
+    from mm_env.sb3 import MarketMakingVecEnv
+
+    venv = gym.make_vec(
+        ID, num_envs=2, vectorization_mode="vector_entry_point", data=str(aapl), n_steps=20
+    )
+    adapter = MarketMakingVecEnv(venv.unwrapped)  # NEXT_STEP: rebuilt with SAME_STEP
+    assert adapter.venv.simulator.book is venv.unwrapped.simulator.book
+    obs = adapter.reset()
+    assert obs.shape == (2, 3)
+
+
+def test_a_replay_model_needs_the_spread_unit_it_was_trained_with(aapl: Path, tmp_path, capsys):
+    """The observation divides the spread by the training split's median spread; a model
+    evaluated with another unit would read another observation, so it is refused."""
+    import json
+
+    from train.__main__ import main
+    from train.fit import FitConfig, fit
+
+    run = fit(
+        FitConfig(
+            env_id=ID,
+            total_timesteps=64,
+            n_envs=2,
+            overrides={"data_path": str(aapl), "n_steps": 20},
+            eval_freq=10**6,
+            checkpoint_freq=10**6,
+            n_eval_episodes=2,
+            run_root=str(tmp_path),
+            hyperparams={"n_steps": 32, "batch_size": 64, "n_epochs": 1},
+            progress_bar=False,
+        )
+    )
+    unit = json.loads((run / "config.json").read_text())["scenario_config"]["spread_unit"]
+    assert unit == pytest.approx(float(np.median(load_book(aapl).spread)))  # split "all"
+    argv = ["evaluate", str(run), "--env-id", ID, "--episodes", "2", "--out", str(tmp_path / "e")]
+    sets = ["--set", f"data_path={aapl}", "--set", "n_steps=20"]
+    assert main([*argv, *sets]) == 2
+    assert f"pass --set spread_unit={unit!r}" in capsys.readouterr().err
+    assert main([*argv, *sets, "--set", f"spread_unit={unit!r}"]) == 0

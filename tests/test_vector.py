@@ -122,6 +122,12 @@ def test_reset_mask_and_bad_inputs() -> None:
         venv.step(bad)
     with pytest.raises(ValueError, match="shape"):
         venv.step(np.zeros((3, 2)))
+    for wrong in (np.full((4, 2), "0.5"), np.zeros((4, 2), complex), np.ones((4, 2), bool)):
+        with pytest.raises(ValueError, match="real numbers"):
+            venv.step(wrong)
+    _, _, _, _, info = venv.step(np.zeros((4, 2)))
+    with pytest.raises(ValueError, match="read-only"):  # one shared mask: no aliased writes
+        info["_mid"][0] = False
     with pytest.raises(ValueError, match="autoreset_mode"):
         MarketMakingVectorEnv(2, autoreset_mode="sometimes")
 

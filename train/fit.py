@@ -164,7 +164,7 @@ def fit(cfg: FitConfig, resume: Path | None = None, total_timesteps: int | None 
     check_env_id(cfg.env_id)
     check_training_seed(cfg.seed)
     algo_cls = _algo_class(cfg.algo)
-    config = make_config(cfg.env_id, cfg.overrides)
+    make_config(cfg.env_id, cfg.overrides)  # bad overrides: a one-line error before any work
     for name, value in (
         ("total_timesteps", cfg.total_timesteps),
         ("n_envs", cfg.n_envs),
@@ -192,9 +192,9 @@ def fit(cfg: FitConfig, resume: Path | None = None, total_timesteps: int | None 
         gamma=gamma,
     )
     # the evaluation env mirrors the training wrappers (EvalCallback syncs their statistics)
-    # and scores the training reward (dampened PnL or capture reward when set: the best model is
-    # the best by the objective it was trained for) on the validation stream, disjoint from
-    # training and evaluation streams; rewards are not normalised there
+    # on the validation stream, disjoint from training and evaluation streams; rewards are not
+    # normalised there, and the score is the env's own reward (VecMonitor sits below any
+    # shaping wrapper; with --reward capture that is the same objective, only noisier)
     eval_env = VecNormalize(
         _make_vec(cfg, VALIDATION_SEED_BASE + cfg.seed, cfg.n_eval_episodes),
         norm_obs=False,
@@ -219,7 +219,8 @@ def fit(cfg: FitConfig, resume: Path | None = None, total_timesteps: int | None 
                 "fit": asdict(cfg),
                 "hyperparams": hyper,
                 "scenario": mm_env.ENV_IDS[cfg.env_id],
-                "scenario_config": config.to_dict(),
+                # the config as the simulator resolved it (a replay's spread unit, from its data)
+                "scenario_config": train_env.unwrapped.venv.config.to_dict(),
                 "versions": versions(),
                 "git_commit": git_commit(),
                 "started": time.strftime("%Y-%m-%dT%H:%M:%S"),
@@ -302,10 +303,10 @@ def policy_interface(config: Any) -> dict[str, Any]:
         "spread_multiple_range": tuple(config.spread_multiple_range),
         "max_skew": float(config.max_skew),
     }
-    try:
-        out["spread scale"] = float(config.spread_scale)
-    except (NotImplementedError, ValueError):  # a replay's spread unit comes from its data
-        pass
+    # a replay's spread unit is filled in from its data when the env is made (None before)
+    out["spread scale"] = (
+        None if getattr(config, "spread_unit", 0.0) is None else float(config.spread_scale)
+    )
     return out
 
 
@@ -318,7 +319,12 @@ def check_interface(saved: dict[str, Any], config: Any, zip_path: Path) -> None:
         raise CliError(f"cannot rebuild the scenario config saved with {zip_path}: {exc}") from exc
     now = policy_interface(config)
     diffs = [
-        f"{k} {trained[k]!r} (trained) vs {now[k]!r}" for k in trained if now.get(k) != trained[k]
+        f"{k} {trained[k]!r} (trained) vs {now[k]!r}"
+        if now[k] is not None
+        else f"spread scale {trained[k]!r} (trained) vs the data's median spread "
+        f"(pass --set spread_unit={trained[k]!r})"
+        for k in trained
+        if now[k] != trained[k]
     ]
     if diffs:
         raise CliError(
