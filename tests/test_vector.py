@@ -196,3 +196,32 @@ def test_ppo_trains_on_adapter_with_vecnormalize_and_vecmonitor_and_evaluates_ba
         policy, eval_env, n_eval_episodes=8, return_episode_rewards=True
     )
     assert len(rewards) == 8 and set(lengths) == {100}
+
+
+@pytest.mark.parametrize("scenario", ["market_making", "notebook", "avellaneda_stoikov", "replay"])
+def test_multi_threaded_kernels_step_exactly_as_the_serial_ones(scenario, monkeypatch) -> None:
+    """Batches of PARALLEL_MIN_ROWS rows or more take the prange build; it must give the
+    serial build's states bit for bit (rows are independent)."""
+    import importlib
+
+    from mm_env.core import PARALLEL_MIN_ROWS
+    from mm_env.warmup import tiny_book
+
+    module = importlib.import_module(
+        f"mm_env.scenarios.{'synthetic' if scenario == 'market_making' else scenario}"
+    )
+    data = tiny_book() if scenario == "replay" else None
+    config = mm_env.make_config(scenario, n_steps=3)
+    n = PARALLEL_MIN_ROWS
+    states = []
+    for threshold in (PARALLEL_MIN_ROWS, 10**9):  # parallel, then serial
+        monkeypatch.setattr(module, "PARALLEL_MIN_ROWS", threshold)
+        sim = mm_env.make_simulator(scenario, config, n, data)
+        rng = np.random.default_rng(5)
+        sim.reset(rng)
+        actions = np.random.default_rng(6).uniform(-1, 1, (3, n, 2))
+        for a in actions:
+            sim.step(a, rng)
+        states.append((sim.state.copy(), sim.obs.copy()))
+    np.testing.assert_array_equal(states[0][0], states[1][0])
+    np.testing.assert_array_equal(states[0][1], states[1][1])
