@@ -49,7 +49,6 @@ from mm_env.core import (
     N_COMMON_PARAMS,
     P_ORDER_SIZE,
     P_TOL,
-    PARALLEL_MIN_ROWS,
     Simulator,
     begin_step,
     buy_capacity,
@@ -62,6 +61,11 @@ from mm_env.core import (
     step_kernel,
     write_observation,
 )
+
+#: rows from which the multi-threaded build runs: this scenario's rows cost enough that the
+#: second thread pays from a few hundred rows, unlike the lighter rows of
+#: core.PARALLEL_MIN_ROWS (the Avellaneda–Stoikov and notebook scenarios)
+PARALLEL_MIN_ROWS = 256
 
 # book-specific state columns
 BID_TICKS = N_COMMON + 0  # best bid, in ticks
