@@ -58,7 +58,7 @@ class SkewBaseline(SpreadSkewPolicy):
         return f"SkewBaseline(kappa={self.kappa}, phi={self.phi})"
 
 
-class SymmetricBaseline:
+class SymmetricBaseline(SpreadSkewPolicy):
     """A fixed symmetric spread: ``spread_multiple`` market spreads, centred on the mid."""
 
     def __init__(self, config: MarketConfig, spread_multiple: float = 1.0) -> None:
@@ -69,22 +69,15 @@ class SymmetricBaseline:
                 f"spread_multiple {spread_multiple!r} is outside the env's range [{lo}, {hi}]"
             )
         self.spread_multiple = float(spread_multiple)
-        self._action = self.mapping.to_action(self.spread_multiple, 0.0)
 
     @classmethod
     def for_env(cls, env: Any, spread_multiple: float = 1.0) -> SymmetricBaseline:
         return cls(env_config(env), spread_multiple)
 
-    def predict(
-        self,
-        observation: NDArray[Any],
-        state: Any = None,
-        episode_start: Any = None,
-        deterministic: bool = True,
-    ) -> tuple[NDArray[np.float64], Any]:
-        obs, single = as_batch(observation)
-        action = np.broadcast_to(self._action, (obs.shape[0], 2)).copy()
-        return (action[0] if single else action), state
+    def spread_skew(self, observation: Any) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+        """The same (spread multiple, no skew) for every observation of the batch."""
+        obs, _ = as_batch(observation)
+        return np.full(obs.shape[0], self.spread_multiple), np.zeros(obs.shape[0])
 
     def __repr__(self) -> str:
         return f"SymmetricBaseline(spread_multiple={self.spread_multiple})"

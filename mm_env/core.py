@@ -413,7 +413,11 @@ class Simulator:
         buf = self._one_action
         buf[0, 0] = a0
         buf[0, 1] = a1
-        self._step_kernel(buf, rng, self._all_rows)
+        self._step_one_kernel(rng)
+
+    def _step_one_kernel(self, rng: np.random.Generator) -> None:
+        """Step the one row with the action in ``_one_action`` (scenarios may prepare more)."""
+        self._step_kernel(self._one_action, rng, self._all_rows)
 
     def _refuse_step_one(self) -> None:
         """The checks that keep the kernels (which do no bounds checks) inside their arrays."""

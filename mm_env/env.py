@@ -286,13 +286,10 @@ class MarketMakingEnv(gym.Env[NDArray[np.floating], NDArray[np.floating]]):
 def _action_floats(action: Any) -> tuple[float, float]:
     """The single env's action as two finite Python floats, or ``ValueError`` saying what is
     wrong (shape, type, or which entry is not finite)."""
-    if type(action) is np.ndarray and action.shape == (2,) and action.dtype.kind == "f":
-        a0, a1 = action.tolist()  # the common case: one conversion, no copy
-    else:
-        a = real_array(action, "action")
-        if a.shape != (2,):
-            raise ValueError(f"action must have shape (2,), got shape {a.shape}")
-        a0, a1 = a.tolist()
+    a = real_array(action, "action")  # (env.step converts a float (2,) array itself)
+    if a.shape != (2,):
+        raise ValueError(f"action must have shape (2,), got shape {a.shape}")
+    a0, a1 = a.tolist()
     if not (math.isfinite(a0) and math.isfinite(a1)):
         entry = 0 if not math.isfinite(a0) else 1
         raise ValueError(

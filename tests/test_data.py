@@ -328,13 +328,19 @@ def test_on_error_skip_drops_counts_and_warns(aapl: Path, tmp_path: Path) -> Non
 
 
 # ---- the fetcher (never the network) -----------------------------------------------------------
-def test_fetcher_downloads_once_verifies_checksum_and_caches(
-    aapl: Path, tmp_path: Path, monkeypatch
-) -> None:
+def sample_archive(aapl: Path, tmp_path: Path) -> Path:
+    """The AAPL sample zipped as LOBSTER serves it (what the faked download delivers)."""
     archive = tmp_path / "sample.zip"
     with zipfile.ZipFile(archive, "w") as z:
         z.write(aapl / BOOK, BOOK)
         z.write(aapl / MSG, MSG)
+    return archive
+
+
+def test_fetcher_downloads_once_verifies_checksum_and_caches(
+    aapl: Path, tmp_path: Path, monkeypatch
+) -> None:
+    archive = sample_archive(aapl, tmp_path)
     calls: list[str] = []
 
     def fake_download(url: str, dest: Path) -> None:
@@ -361,10 +367,7 @@ def test_fetcher_downloads_once_verifies_checksum_and_caches(
 def test_fetcher_records_a_checksum_when_none_is_known(
     aapl: Path, tmp_path: Path, monkeypatch
 ) -> None:
-    archive = tmp_path / "sample.zip"
-    with zipfile.ZipFile(archive, "w") as z:
-        z.write(aapl / BOOK, BOOK)
-        z.write(aapl / MSG, MSG)
+    archive = sample_archive(aapl, tmp_path)
     monkeypatch.setattr(fetch_module, "_download", lambda url, dest: shutil.copy(archive, dest))
     home = tmp_path / "home"
     with pytest.warns(UserWarning, match="recorded sha256"):

@@ -24,6 +24,7 @@ import mm_env
 from baselines import SkewBaseline
 from mm_env.evaluation import Episode, run_episode
 from mm_env.metrics import NOTEBOOK_PERIODS_PER_YEAR, mean_and_se, sharpe_ratio
+from train.common import pyplot, save_figure
 
 KAPPAS = [round(-1.0 + 0.2 * i, 1) for i in range(11)]
 PHI = 0.01
@@ -45,10 +46,7 @@ def _report(title: str, ep: Episode) -> None:
 
 
 def _plots(ep: Episode, out: Path, title: str) -> list[Path]:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    plt = pyplot()
 
     paths = []
     s = ep.series
@@ -69,19 +67,13 @@ def _plots(ep: Episode, out: Path, title: str) -> list[Path]:
         draw(ax)
         ax.set_title(f"{name.replace('_', ' ')}: {title}")
         ax.set_xlabel("step")
-        fig.tight_layout()
-        path = out / f"{name}.png"
-        fig.savefig(path, dpi=110)
-        plt.close(fig)
+        path = save_figure(fig, out / f"{name}.png")
         paths.append(path)
     return paths
 
 
 def _kappa_plot(rows: list[dict[str, Any]], out: Path, env_id: str) -> Path:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    plt = pyplot()
 
     fig, ax = plt.subplots(figsize=(6, 3.5))
     k = [r["kappa"] for r in rows]
@@ -96,11 +88,7 @@ def _kappa_plot(rows: list[dict[str, Any]], out: Path, env_id: str) -> Path:
     ax.set_xlabel("kappa")
     ax.set_ylabel("mean final PnL (+/- 2 SE)")
     ax.set_title(f"kappa sensitivity, phi={PHI}, {env_id}")
-    fig.tight_layout()
-    path = out / "kappa_sensitivity.png"
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
+    return save_figure(fig, out / "kappa_sensitivity.png")
 
 
 def run_notebook(

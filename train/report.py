@@ -8,21 +8,13 @@ from typing import Any
 
 import numpy as np
 
+from train.common import pyplot, save_figure
 from train.compare import NOTEBOOK_RULE, Comparison, format_table, format_tests
 from train.sensitivity import Sensitivity, write_sensitivity
 
 
-def _plt() -> Any:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    return plt
-
-
 def _paths_figure(comp: Comparison, out: Path, episode: int = 0) -> Path:
-    plt = _plt()
+    plt = pyplot()
     fig, axes = plt.subplots(2, 1, figsize=(9, 6), sharex=True)
     for name in [*comp.learned, *comp.baselines]:
         s = comp.batches[name].series
@@ -33,15 +25,11 @@ def _paths_figure(comp: Comparison, out: Path, episode: int = 0) -> Path:
     axes[1].set_xlabel("step")
     axes[0].legend(fontsize=7)
     axes[0].set_title(f"PnL and inventory, evaluation episode {episode} (same market for all)")
-    fig.tight_layout()
-    path = out / "paths.png"
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
+    return save_figure(fig, out / "paths.png")
 
 
 def _quotes_figure(comp: Comparison, out: Path, episode: int = 0, window: int = 300) -> Path:
-    plt = _plt()
+    plt = pyplot()
     best = (
         max(comp.learned, key=lambda n: comp.rows[n]["final_pnl"].mean()) if comp.learned else None
     )
@@ -55,15 +43,11 @@ def _quotes_figure(comp: Comparison, out: Path, episode: int = 0, window: int = 
         ax.step(range(window), s["ask_quote"][episode][:window], lw=0.7, label="our ask")
         ax.set_title(f"quotes vs mid: {name} (first {window} steps)")
         ax.legend(fontsize=7)
-    fig.tight_layout()
-    path = out / "quotes_vs_mid.png"
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
+    return save_figure(fig, out / "quotes_vs_mid.png")
 
 
 def _distribution_figure(comp: Comparison, out: Path) -> Path:
-    plt = _plt()
+    plt = pyplot()
     fig, ax = plt.subplots(figsize=(8, 4))
     names = [*comp.learned, *comp.baselines]
     ax.boxplot([comp.rows[n]["final_pnl"] for n in names], showmeans=True)
@@ -71,11 +55,7 @@ def _distribution_figure(comp: Comparison, out: Path) -> Path:
     ax.axhline(0, color="grey", lw=0.5)
     ax.set_ylabel("final PnL per episode")
     ax.set_title(f"PnL distribution over {comp.n_episodes} evaluation episodes")
-    fig.tight_layout()
-    path = out / "pnl_distribution.png"
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
+    return save_figure(fig, out / "pnl_distribution.png")
 
 
 def write_report(

@@ -17,7 +17,7 @@ import numpy as np
 
 from baselines import SkewBaseline
 from mm_env.metrics import mean_and_se
-from train.common import check_env_id, make_config
+from train.common import check_env_id, make_config, pyplot, save_figure
 
 
 @dataclass
@@ -90,10 +90,7 @@ def sensitivity(
 
 def write_sensitivity(s: Sensitivity, out: Path) -> Path:
     """CSV of the grid and a heatmap PNG (mean PnL and mean Sharpe, ± SE in each cell)."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    plt = pyplot()
 
     out.mkdir(parents=True, exist_ok=True)
     with open(out / "sensitivity.csv", "w", newline="") as f:
@@ -127,8 +124,4 @@ def write_sensitivity(s: Sensitivity, out: Path) -> Path:
                     color="white",
                 )
         fig.colorbar(im, ax=ax)
-    fig.tight_layout()
-    path = out / "sensitivity_heatmap.png"
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
+    return save_figure(fig, out / "sensitivity_heatmap.png")

@@ -582,19 +582,14 @@ class ReplaySimulator(Simulator):
             *self._book_args, actions, self.depths, self.obs, self.truncated, active, self._scratch
         )
 
-    def step_one(self, a0: float, a1: float, rng: np.random.Generator) -> None:
+    def _step_one_kernel(self, rng: np.random.Generator) -> None:
         """The single env's hot path: the serial kernel with its arguments prepared once (a
         replay step draws nothing)."""
-        if self.truncated[0] or self.n_envs != 1:
-            self._refuse_step_one()
-        buf = self._one_action
-        buf[0, 0] = a0
-        buf[0, 1] = a1
         args = self.__dict__.get("_one_args")
         if args is None:
             args = (
                 *self._book_args,
-                buf,
+                self._one_action,
                 self.depths,
                 self.obs,
                 self.truncated,
