@@ -6,14 +6,28 @@ PY := $(VENV)/bin/python
 PIP := $(PY) -m pip
 STAMP := $(VENV)/.installed
 
-.PHONY: install demo test test-slow bench lint clean
+# The oldest dependencies pyproject.toml admits (constraints-oldest.txt), in a venv of their own;
+# numba's cache goes to a folder of that venv so the two numba versions do not evict each other.
+OLD_VENV := .venv-oldest
+OLD_PY := $(OLD_VENV)/bin/python
+OLD_STAMP := $(OLD_VENV)/.installed
+# The env-only install (`pip install -e .`: gymnasium, numpy, numba) on the oldest Python the
+# package admits (requires-python), with the newest releases of those three.
+ENV_VENV := .venv-env-only
+ENV_PY := $(ENV_VENV)/bin/python
+ENV_STAMP := $(ENV_VENV)/.installed
+PYENV_ROOT ?= $(shell pyenv root 2>/dev/null || echo $(HOME)/.pyenv)
+PYTHON_OLDEST ?= $(firstword $(wildcard $(PYENV_ROOT)/versions/3.10*/bin/python3.10 \
+	/usr/local/bin/python3.10 /usr/bin/python3.10))
+
+.PHONY: install demo test test-slow test-oldest test-env-only bench lint clean
 
 install: $(STAMP)
 
 $(STAMP): pyproject.toml constraints.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PIP) install --quiet --upgrade pip
-	$(PIP) install --quiet -c constraints.txt -e '.[train,dev]'
+	$(PIP) install --quiet -c constraints.txt -e '.[train,dev,lint]'
 	$(PY) -m mm_env.warmup
 	touch $(STAMP)
 
@@ -26,6 +40,30 @@ test: $(STAMP)
 test-slow: $(STAMP)
 	$(PY) -m pytest -q -m slow
 
+$(OLD_STAMP): pyproject.toml constraints-oldest.txt
+	test -x $(OLD_PY) || $(PYTHON) -m venv $(OLD_VENV)
+	$(OLD_PY) -m pip install --quiet --upgrade pip
+	$(OLD_PY) -m pip install --quiet -c constraints-oldest.txt -e '.[train,dev]'
+	touch $(OLD_STAMP)
+
+# The fast suite under the floors of every dependency range in pyproject.toml.
+test-oldest: $(OLD_STAMP)
+	$(OLD_PY) -m pip freeze --exclude-editable | grep -iE '^(numpy|numba|gymnasium|pandas|pyarrow|stable.baselines3|scipy)=='
+	NUMBA_CACHE_DIR=$(CURDIR)/$(OLD_VENV)/numba-cache $(OLD_PY) -m pytest -q -p no:cacheprovider
+
+$(ENV_STAMP): pyproject.toml
+	@test -n "$(PYTHON_OLDEST)" || { echo "no Python 3.10 found (requires-python's floor); set PYTHON_OLDEST=/path/to/python3.10"; exit 1; }
+	test -x $(ENV_PY) || $(PYTHON_OLDEST) -m venv $(ENV_VENV)
+	$(ENV_PY) -m pip install --quiet --upgrade pip
+	$(ENV_PY) -m pip install --quiet -e . pytest hypothesis
+	touch $(ENV_STAMP)
+
+# The fast suite with only the core dependencies: tests that need pandas, stable-baselines3 or
+# torch skip, saying which package is missing; everything else must pass.
+test-env-only: $(ENV_STAMP)
+	$(ENV_PY) --version
+	NUMBA_CACHE_DIR=$(CURDIR)/$(ENV_VENV)/numba-cache $(ENV_PY) -m pytest -q -p no:cacheprovider
+
 bench: $(STAMP)
 	$(PY) benchmarks/bench_env.py
 	$(PY) benchmarks/bench_vector.py
@@ -35,6 +73,7 @@ bench: $(STAMP)
 lint: $(STAMP)
 	$(PY) -m ruff check mm_env baselines train tests benchmarks
 	$(PY) -m ruff format --check mm_env baselines train tests benchmarks
+	$(PY) -m mypy mm_env baselines train benchmarks
 
 clean:
-	rm -rf $(VENV) reports .pytest_cache
+	rm -rf $(VENV) $(OLD_VENV) $(ENV_VENV) reports .pytest_cache

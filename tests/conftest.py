@@ -8,6 +8,21 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 
 
+def _missing(module: str, extra: str) -> pytest.MarkDecorator:
+    """Skip where ``module`` is not installed (the env-only install), naming the extra."""
+    from importlib.util import find_spec
+
+    return pytest.mark.skipif(
+        find_spec(module) is None,
+        reason=f"{module} is not installed (pip install 'mm_env[{extra}]')",
+    )
+
+
+#: tests that need stable-baselines3 (and torch), or pandas, skip on the env-only install
+needs_sb3 = _missing("stable_baselines3", "train")
+needs_pandas = _missing("pandas", "data")
+
+
 def data_dir() -> Path:
     """Real LOBSTER samples: $MM_ENV_DATA, else ../shared/data beside the project."""
     return Path(os.environ.get("MM_ENV_DATA", ROOT.parent / "shared" / "data"))

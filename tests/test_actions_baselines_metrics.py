@@ -14,6 +14,7 @@ import mm_env
 from baselines import Policy, RandomBaseline, SkewBaseline, SymmetricBaseline
 from mm_env import ActionMapping
 from mm_env.metrics import episode_metrics, max_drawdown, mean_and_se, sharpe_ratio, sortino_ratio
+from tests.conftest import needs_sb3
 
 
 @given(
@@ -104,6 +105,7 @@ def test_symmetric_baseline_rejects_out_of_range() -> None:
         SkewBaseline.for_env(gym.make("CartPole-v1"))
 
 
+@needs_sb3
 def test_evaluate_policy_accepts_skew_baseline() -> None:
     from stable_baselines3.common.evaluation import evaluate_policy
     from stable_baselines3.common.monitor import Monitor

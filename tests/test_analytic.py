@@ -31,6 +31,7 @@ from baselines.analytic import (
 )
 from mm_env import AvellanedaStoikovConfig, make_simulator
 from mm_env.core import ACTION_CLIPPED, ASK_FILL, BID_FILL
+from tests.conftest import needs_sb3
 from tests.test_config import COMMON_BAD
 
 ID = "mm_env/AvellanedaStoikov-v0"
@@ -353,6 +354,7 @@ def test_avellaneda_stoikov_table() -> None:
     assert gap[0.01][1] < gap[0.1][1] < gap[0.5][1]
 
 
+@needs_sb3
 def test_agent_through_the_sb3_adapter_matches_the_core() -> None:
     """SB3's evaluate_policy drives the AS agent through the SB3 VecEnv adapter; its mean
     episode return matches the batch simulation of the core within 4 standard errors."""

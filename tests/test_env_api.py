@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
 import warnings
 
 import gymnasium as gym
@@ -12,7 +10,7 @@ import pytest
 from gymnasium.utils.env_checker import check_env as gym_check_env
 
 import mm_env
-from tests.conftest import env_kwargs
+from tests.conftest import env_kwargs, needs_sb3
 
 IDS = list(mm_env.ENV_IDS)
 
@@ -37,6 +35,7 @@ def test_gymnasium_check_env_warnings_as_errors(env_id: str) -> None:
         gym_check_env(env.unwrapped, skip_render_check=False)
 
 
+@needs_sb3
 @pytest.mark.parametrize("env_id", IDS)
 def test_sb3_check_env_warnings_as_errors(env_id: str) -> None:
     from stable_baselines3.common.env_checker import check_env as sb3_check_env
@@ -277,16 +276,6 @@ def test_unknown_render_mode_raises() -> None:
 def test_unknown_override_raises() -> None:
     with pytest.raises(ValueError, match="no_such_field"):
         gym.make("mm_env/MarketMaking-v0", no_such_field=1)
-
-
-def test_import_does_not_pull_torch_sb3_or_matplotlib() -> None:
-    code = (
-        "import sys, mm_env, baselines, gymnasium as gym; gym.make('mm_env/MarketMaking-v0');"
-        "bad=[m for m in ('torch','stable_baselines3','matplotlib') if m in sys.modules];"
-        "print(bad); sys.exit(1 if bad else 0)"
-    )
-    res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
-    assert res.returncode == 0, res.stdout + res.stderr
 
 
 def test_kernels_without_reference_counting_return_nothing() -> None:

@@ -4,6 +4,10 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
+pytest.importorskip("stable_baselines3", reason="train/ needs pip install 'mm_env[train]'")
+
 from train.__main__ import main
 
 

@@ -9,6 +9,8 @@ from pathlib import Path
 
 import pytest
 
+pytest.importorskip("stable_baselines3", reason="the README's snippets train with SB3")
+
 README = Path(__file__).resolve().parents[1] / "README.md"
 
 

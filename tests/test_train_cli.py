@@ -9,6 +9,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+pytest.importorskip("stable_baselines3", reason="train/ needs pip install 'mm_env[train]'")
+
 from train.__main__ import main
 from train.common import EVAL_SEED_BASE
 from train.evaluate import load_model, run_batch

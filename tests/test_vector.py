@@ -12,7 +12,7 @@ from gymnasium.vector import AutoresetMode
 
 import mm_env
 from mm_env import MarketMakingVectorEnv
-from tests.conftest import env_kwargs
+from tests.conftest import env_kwargs, needs_sb3
 
 IDS = list(mm_env.ENV_IDS)
 
@@ -146,6 +146,7 @@ def test_gymnasium_sync_and_async_vector_envs_still_work(env_id: str) -> None:
 
 
 # ---- stable-baselines3 -----------------------------------------------------------------------
+@needs_sb3
 def test_sb3_adapter_contract() -> None:
     from mm_env.sb3 import make_sb3_vec_env
 
@@ -176,6 +177,7 @@ def test_sb3_adapter_contract() -> None:
         make_sb3_vec_env("CartPole-v1")
 
 
+@needs_sb3
 def test_ppo_trains_on_adapter_with_vecnormalize_and_vecmonitor_and_evaluates_baseline() -> None:
     from stable_baselines3 import PPO
     from stable_baselines3.common.evaluation import evaluate_policy
