@@ -19,6 +19,7 @@ import os
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import gymnasium as gym
 import numpy as np
@@ -60,7 +61,7 @@ def single_env_rates(book, n_timed: int, repeats: int, **kw) -> dict[str, float]
         return term or trunc
 
     out["gym.make (wrappers)"] = time_loop(wrapped, env.reset, actions, n_timed, repeats)
-    raw = env.unwrapped
+    raw: Any = env.unwrapped  # MarketMakingEnv: its simulator is timed below
 
     def unwrapped(a):
         _, _, term, trunc, _ = raw.step(a)
@@ -110,9 +111,10 @@ def main() -> None:
         sys.exit(0)
     t0 = time.perf_counter()
     book = load_book(path)
+    n_trades = 0 if book.trade_row is None else len(book.trade_row)
     print(
         f"loaded {book.n_rows:,} events x {book.n_levels} levels, "
-        f"{len(book.trade_row):,} executions in {time.perf_counter() - t0:.2f} s; "
+        f"{n_trades:,} executions in {time.perf_counter() - t0:.2f} s; "
         f"mm_env {mm_env.__version__}, step {'per event' if args.clock is None else args.clock}"
     )
     kw = {"step_seconds": args.clock, "n_steps": 2000, "max_inventory": 100.0}

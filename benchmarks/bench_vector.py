@@ -20,6 +20,7 @@ import argparse
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import gymnasium as gym
 import numpy as np
@@ -90,7 +91,7 @@ def main() -> None:
     header = f"{'N':>6} {'env':31} {'env-steps/s':>14} {'x CartPoleVectorEnv':>20}"
     print(f"{header} {'bytes/sub-env':>14} {'x mbt-style':>12}")
     for n in args.sizes:
-        envs = {"CartPoleVectorEnv": CartPoleVectorEnv(num_envs=n)}
+        envs: dict[str, Any] = {"CartPoleVectorEnv": CartPoleVectorEnv(num_envs=n)}
         for env_id, scenario in mm_env.ENV_IDS.items():
             if getattr(mm_env.SCENARIOS[scenario][1], "takes_data", False):
                 continue  # replays need data: benchmarks/bench_replay.py

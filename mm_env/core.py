@@ -90,7 +90,7 @@ def step_kernel(parallel: bool = False) -> Any:
     numba's dispatcher, not of its documented options: if a numba release drops it, change this
     one function back to ``njit(cache=True, parallel=parallel)``.
     """
-    return njit(cache=True, parallel=parallel, _nrt=False)
+    return njit(cache=True, parallel=parallel, _nrt=False)  # type: ignore[call-overload]
 
 
 # ---- common parameter vector -----------------------------------------------------------------

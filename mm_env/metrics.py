@@ -7,6 +7,7 @@ float. Definitions are in each docstring.
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -79,7 +80,7 @@ class EpisodeMetrics:
         return asdict(self)
 
 
-def episode_metrics(infos: dict[str, ArrayLike]) -> EpisodeMetrics:
+def episode_metrics(infos: Mapping[str, ArrayLike]) -> EpisodeMetrics:
     """Metrics from an episode's per-step info series (keys as in the env's ``info``).
 
     ``spread_capture_per_unit``: the average edge of our fills against the mid of the book they

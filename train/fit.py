@@ -96,7 +96,7 @@ def _make_vec(cfg: FitConfig, seed: int, n_envs: int, monitor: bool = True) -> A
 
     from mm_env.sb3 import make_sb3_vec_env
 
-    venv = make_sb3_vec_env(cfg.env_id, n_envs=n_envs, seed=seed, **cfg.overrides)
+    venv: Any = make_sb3_vec_env(cfg.env_id, n_envs=n_envs, seed=seed, **cfg.overrides)
     venv = VecMonitor(venv) if monitor else venv
     if cfg.damping > 0:
         from train.shaping import DampedPnL
@@ -220,7 +220,7 @@ def fit(cfg: FitConfig, resume: Path | None = None, total_timesteps: int | None 
                 "hyperparams": hyper,
                 "scenario": mm_env.ENV_IDS[cfg.env_id],
                 # the config as the simulator resolved it (a replay's spread unit, from its data)
-                "scenario_config": train_env.unwrapped.venv.config.to_dict(),
+                "scenario_config": train_env.unwrapped.venv.config.to_dict(),  # type: ignore[attr-defined]
                 "versions": versions(),
                 "git_commit": git_commit(),
                 "started": time.strftime("%Y-%m-%dT%H:%M:%S"),

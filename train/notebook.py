@@ -103,7 +103,7 @@ def run_notebook(
         raise ValueError(f"unknown env id {env_id!r}; known: {sorted(mm_env.ENV_IDS)}")
     out_dir = Path(out)
     out_dir.mkdir(parents=True, exist_ok=True)
-    overrides = {} if n_steps is None else {"n_steps": n_steps}
+    overrides: dict[str, Any] = {} if n_steps is None else {"n_steps": n_steps}
     started = time.perf_counter()
     env = gym.make(env_id, **overrides)
     print(f"== 1. The notebook's report: kappa={NOTEBOOK_KAPPA}, phi={PHI}, seed 0 ==")
@@ -175,7 +175,7 @@ def run_notebook(
         print(f"  wrote {p}")
     summary = {
         "env_id": env_id,
-        "config": env.unwrapped.config.to_dict(),
+        "config": env.unwrapped.config.to_dict(),  # type: ignore[attr-defined]
         "kappa": NOTEBOOK_KAPPA,
         "phi": PHI,
         "main_seed": 0,
