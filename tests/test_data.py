@@ -20,6 +20,7 @@ from mm_env.data import (
     snapshot_columns,
 )
 from mm_env.data import fetch as fetch_module
+from tests.lobster_fixtures import Lobster, dollars, make_lobster, snapshot_lines, trade_lines
 
 AAPL = "AAPL_2012-06-21_10_first999"
 BOOK = "AAPL_2012-06-21_34200000_57600000_orderbook_10.csv"
@@ -63,6 +64,64 @@ def book_to_snapshots(book: OrderBook) -> pd.DataFrame:
 
 
 # ---- round trips -------------------------------------------------------------------------------
+# crafted books (tests/lobster_fixtures.py): these run everywhere, without ../shared/data
+@pytest.fixture(scope="session")
+def lob() -> Lobster:
+    return make_lobster()
+
+
+def assert_book_is_raw(book: OrderBook, lob: Lobster) -> None:
+    """Every book value equals the raw integers: prices / 10000 (dummy: NaN), sizes as is."""
+    np.testing.assert_array_equal(book.ask_prices, dollars(lob.book[:, 0::4]))
+    np.testing.assert_array_equal(book.ask_sizes, lob.book[:, 1::4])
+    np.testing.assert_array_equal(book.bid_prices, dollars(lob.book[:, 2::4]))
+    np.testing.assert_array_equal(book.bid_sizes, lob.book[:, 3::4])
+    np.testing.assert_array_equal(book.time, lob.time)
+
+
+def assert_trades_are_raw(book: OrderBook, lob: Lobster) -> None:
+    """The executions (types 4, 5): row, price / 10000, size, aggressor = -direction."""
+    m = lob.messages
+    execs = np.isin(m[:, 1], (4, 5))
+    assert set(m[execs, 1]) == {4, 5} and set(m[execs, 5]) == {-1, 1}  # all four kinds
+    np.testing.assert_array_equal(book.trade_row, np.flatnonzero(execs))
+    np.testing.assert_array_equal(book.trade_price, m[execs, 4] / 10000)
+    np.testing.assert_array_equal(book.trade_size, m[execs, 3])
+    np.testing.assert_array_equal(book.trade_side, -m[execs, 5])
+
+
+@pytest.mark.parametrize("compress", [False, True], ids=["csv", "csv.gz"])
+def test_crafted_lobster_round_trips_exact_values(
+    lob: Lobster, tmp_path: Path, compress: bool
+) -> None:
+    b, m = lob.write(tmp_path, compress=compress)
+    book = load_lobster(b, m)
+    assert book.n_rows == lob.n_rows == 300 and book.n_levels == 5 and book.n_skipped == 0
+    assert np.isnan(book.ask_prices).any() and np.isnan(book.bid_prices).any()  # dummy levels
+    assert_book_is_raw(book, lob)
+    # the corruption of issue 10: under pandas 2.x the execution prices were divided twice
+    assert_trades_are_raw(book, lob)
+    msg = book.messages
+    np.testing.assert_array_equal(msg["time"], lob.time)
+    for j, name in enumerate(["type", "order_id", "size", "price", "direction"], start=1):
+        expected = lob.messages[:, j] / (10000 if name == "price" else 1)
+        np.testing.assert_array_equal(msg[name], expected)
+    assert [str(msg[c].dtype) for c in ("type", "order_id", "direction")] == ["int64"] * 3
+    assert set(msg["type"]) == {1, 2, 3, 4, 5, 7}
+    halts = msg[msg["type"] == 7]
+    assert halts["price"].tolist() == [-0.0001, 0.0, 0.0001] and (halts["direction"] == -1).all()
+    assert not set(np.flatnonzero(msg["type"] == 7)) & set(book.trade_row)  # halts: no trades
+    # nothing the book returns shares memory with anything else it returns
+    arrays = [getattr(book, f) for f in ("time", "bid_prices", "bid_sizes", "ask_prices")]
+    arrays += [getattr(book, f) for f in ("ask_sizes", "trade_price", "trade_size", "trade_side")]
+    arrays += [msg[c].to_numpy() for c in msg.columns]
+    for i, a in enumerate(arrays):
+        for other in arrays[i + 1 :]:
+            assert not np.shares_memory(a, other)
+    # the directory finds the pair (either compression) with the message file
+    np.testing.assert_array_equal(load_book(tmp_path).trade_price, book.trade_price)
+
+
 def test_lobster_round_trips_exact_values(aapl: Path) -> None:
     book = load_lobster(aapl / BOOK, aapl / MSG)
     raw = np.loadtxt(aapl / BOOK, delimiter=",")
