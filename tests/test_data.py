@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import bz2
 import gzip
+import lzma
 import os
 import re
 import shutil
@@ -667,6 +669,10 @@ def unreadable(kind: str, good: bytes) -> bytes:
         return gzip.compress(good, mtime=0)[:-40]
     if kind == "not gzip":
         return good
+    if kind == "corrupt bzip2":
+        return bz2.compress(good)[:10] + b"\0" * 64
+    if kind == "truncated xz":
+        return lzma.compress(good)[:-20]
     raise AssertionError(kind)
 
 
@@ -675,6 +681,8 @@ FILE_CASES = [
     ("not utf-8", ".csv.gz", UnicodeDecodeError, "line 2, byte 0xff: not UTF-8 text"),
     ("truncated gzip", ".csv.gz", EOFError, "truncated gzip file"),
     ("not gzip", ".csv.gz", gzip.BadGzipFile, "not a gzip file, though its name ends in .gz"),
+    ("corrupt bzip2", ".csv.bz2", OSError, "corrupt bzip2 file: Invalid data stream"),
+    ("truncated xz", ".csv.xz", EOFError, "truncated xz file"),
 ]
 
 
