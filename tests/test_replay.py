@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import re
 import warnings
 from pathlib import Path
 
@@ -16,6 +17,7 @@ import mm_env
 from mm_env.data import OrderBook, load_book, snapshot_columns
 from mm_env.scenarios.replay import BID_AHEAD, GRID, step_grid
 from tests.conftest import AAPL_SAMPLE, GOOG_DAY
+from tests.lobster_fixtures import DUMMY, make_lobster, snapshot_lines
 
 ID = "mm_env/Replay-v0"
 
@@ -130,6 +132,40 @@ def test_data_argument_errors(aapl: Path) -> None:
     assert env.unwrapped.config.data_path == str(aapl)
     again = gym.make(ID, data_path=str(aapl), n_steps=10)  # the config alone suffices
     assert again.unwrapped.simulator.book is env.unwrapped.simulator.book  # loaded once
+
+
+def test_tick_grid_names_the_line_and_float32_parquet_is_on_it(tmp_path: Path) -> None:
+    """float32 Parquet prices on a cent grid replay on it; a price truly off it is named."""
+    pytest.importorskip("pyarrow")
+    lob = make_lobster()
+    csv = tmp_path / "book.csv"
+    csv.write_text("\n".join(snapshot_lines(lob)) + "\n")
+    frame = pd.read_csv(csv)
+    frame = frame.astype({c: np.float32 for c in frame.columns if c != "timestamp"})
+    good = tmp_path / "float32.parquet"
+    frame.to_parquet(good)
+    env = gym.make(ID, data=str(good), n_levels=5, n_steps=50)
+    sim = env.unwrapped.simulator
+    bids = lob.book[:, 2::4]
+    ticks = np.where(np.abs(bids) == DUMMY, np.nan, bids / 100)
+    np.testing.assert_array_equal(sim.bid_ticks, ticks)  # on the grid, exactly
+    frame.loc[17, "ask_px_2"] = np.float32(frame.loc[17, "ask_px_2"] + 0.005)
+    off = tmp_path / "off.parquet"
+    frame.to_parquet(off)
+    price = float(lob.book[17, 4] + 50) / 10000
+    expected = (
+        f"'tick_size': ask prices of {off} are not on a grid of 0.01: line 19, level 2: "
+        f"{price!r} is 0.5 ticks off (1 prices off"
+    )
+    with pytest.raises(ValueError, match=re.escape(expected)):
+        gym.make(ID, data=str(off), n_levels=5, n_steps=50)
+    book = load_book(off)  # in memory: the row is named
+    with pytest.raises(ValueError, match=re.escape("0.01: row 17, level 2: ")):
+        gym.make(ID, data=OrderBook.from_arrays(*_arrays(book)), n_levels=5, n_steps=50)
+
+
+def _arrays(book: OrderBook) -> tuple:
+    return book.time, book.bid_prices, book.bid_sizes, book.ask_prices, book.ask_sizes
 
 
 # ---- fills: hand-worked -----------------------------------------------------------------------

@@ -15,6 +15,7 @@ Conventions, whatever the source format:
 from __future__ import annotations
 
 import warnings
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -46,7 +47,11 @@ class OrderBook:
         source: where the book came from (a path, or a description).
         time_unit: ``"seconds"`` or ``"events"``.
         n_skipped: rows dropped by ``on_error="skip"`` (0 with the default ``"raise"``).
+        n_skipped_trades: executions dropped with those rows (LOBSTER: a dropped event's
+            execution, see :func:`check_rows`); trades from a trades file are never dropped.
         skipped_lines: file lines (1-based, header counted) of the rows dropped.
+        lines: (n_rows,) int64, the file line (1-based, header counted) each row was read from,
+            for messages about a row; ``None`` for a book built from arrays.
     """
 
     time: NDArray[np.float64]
@@ -63,6 +68,8 @@ class OrderBook:
     time_unit: str = "seconds"
     n_skipped: int = 0
     skipped_lines: tuple[int, ...] = field(default=(), repr=False)
+    n_skipped_trades: int = 0
+    lines: NDArray[np.int64] | None = field(default=None, repr=False)
 
     def __post_init__(self) -> None:
         shape = self.bid_prices.shape
@@ -73,6 +80,8 @@ class OrderBook:
                 raise BookDataError(f"{self.source}: {name} has shape {getattr(self, name).shape}")
         if self.time.shape != (shape[0],):
             raise BookDataError(f"{self.source}: time has shape {self.time.shape}")
+        if self.lines is not None and self.lines.shape != (shape[0],):
+            raise BookDataError(f"{self.source}: lines has shape {self.lines.shape}")
         if self.time_unit not in ("seconds", "events"):
             raise BookDataError(f"{self.source}: unknown time_unit {self.time_unit!r}")
 
@@ -117,13 +126,16 @@ class OrderBook:
         """A validated book from arrays (empty levels: NaN price, 0 size).
 
         ``trades``: optional dict of arrays ``time``, ``price``, ``size``, ``side`` (+1/-1).
+        Rows are checked by :func:`check_rows` (messages name row k as "line k + 1"). The book
+        holds copies: it never shares memory with the arrays passed, nor changes them.
         """
         arrays = [np.asarray(x, dtype=np.float64) for x in (bid_prices, bid_sizes)]
         arrays += [np.asarray(x, dtype=np.float64) for x in (ask_prices, ask_sizes)]
         t = np.asarray(time, dtype=np.float64)
         lines = np.arange(t.shape[0]) + 1
-        keep, skipped = check_rows(t, *arrays, source, lines, on_error)
-        t = t[keep]
+        bp, bs, ap, asz = arrays
+        keep, skipped = check_rows(t, bp, bs, ap, asz, source, lines, on_error)
+        t = t[keep]  # boolean indexing: copies, never views of the caller's arrays
         bp, bs, ap, asz = (x[keep] for x in arrays)
         trade_fields = attach_trades(t, trades, source) if trades is not None else {}
         return cls(t, bp, bs, ap, asz, source=source, **trade_fields, **skipped)
@@ -156,14 +168,26 @@ def check_rows(
     source: str,
     lines: NDArray[np.int64],
     on_error: str,
-    extra_bad: list[tuple[NDArray[np.bool_], str]] = (),  # type: ignore[assignment]
+    extra_bad: Sequence[tuple[NDArray[np.bool_], str]] = (),
+    executions: NDArray[np.bool_] | None = None,
+    then: Callable[[NDArray[np.bool_]], Sequence[tuple[NDArray[np.bool_], str]]] | None = None,
 ) -> tuple[NDArray[np.bool_], dict[str, Any]]:
     """Check every row; raise on the first bad one, or return (rows kept, skip report).
 
     Checks, in order: problems found by the caller (``extra_bad``), NaN where a value is
     required, sizes <= 0 on a priced level, an empty level before a non-empty one, prices out of
     order within a side, a one-sided book (no level 1 on a side), a crossed or locked book, time
-    going backwards (against the latest earlier time kept).
+    going backwards (against the latest earlier time kept); then the caller's checks that need
+    to know which rows are good: ``then(good)`` returns more (rows, problem) pairs, or raises
+    (LOBSTER's executions, checked against the last good row before them).
+
+    ``on_error="raise"``: the first bad row of the first failing check raises
+    :class:`BookDataError` naming ``source``, its line and the problem. ``"skip"``: bad rows
+    are dropped whole; a warning gives their count and the first reasons, and the report
+    (``n_skipped``, ``skipped_lines``, ``n_skipped_trades``) goes into the OrderBook.
+    ``executions`` marks the rows that carry an execution (LOBSTER types 4 and 5): an
+    execution on a dropped row is dropped with it, and the warning and ``n_skipped_trades``
+    count them, so a skip never loses trades silently.
     """
     if on_error not in ON_ERROR:
         raise ValueError(f"on_error must be one of {ON_ERROR}, got {on_error!r}")
@@ -175,7 +199,7 @@ def check_rows(
     for mask, _ in extra_bad:
         bad |= mask
 
-    def mark(mask: NDArray[np.bool_], why: str) -> None:
+    def mark(mask: NDArray[np.bool_] | np.bool_, why: str) -> None:
         nonlocal bad
         mask = mask & ~bad
         _fail_or_mark(mask, why, source, lines, on_error, reasons)
@@ -220,16 +244,30 @@ def check_rows(
                 back[k] = False
                 latest = time[k]
     mark(back, "timestamp goes backwards")
+    if then is not None:
+        for mask, why in then(~bad):
+            mark(mask, why)
     keep = ~bad
     skipped = int(bad.sum())
+    lost = int((bad & executions).sum()) if executions is not None else 0
     if skipped:
         first = sorted(reasons.items())[:3]
         detail = "; ".join(f"line {int(lines[k])}: {why}" for k, why in first)
+        trades = (
+            f", with the {lost} execution(s) on them (not replayed)"
+            if executions is not None
+            else ""
+        )
         warnings.warn(
-            f"{source}: skipped {skipped} bad row(s) of {n} (on_error='skip'); first: {detail}",
+            f"{source}: skipped {skipped} bad row(s) of {n} (on_error='skip'){trades}; "
+            f"first: {detail}",
             stacklevel=3,
         )
-    report = {"n_skipped": skipped, "skipped_lines": tuple(int(x) for x in lines[bad])}
+    report = {
+        "n_skipped": skipped,
+        "skipped_lines": tuple(int(x) for x in lines[bad]),
+        "n_skipped_trades": lost,
+    }
     return keep, report
 
 

@@ -23,7 +23,6 @@ import zipfile
 from pathlib import Path
 
 from mm_env.data.book import OrderBook
-from mm_env.data.loaders import load_book
 
 SAMPLE_TICKERS = ("AAPL", "AMZN", "GOOG", "INTC", "MSFT")
 SAMPLE_DATE = "2012-06-21"
@@ -107,6 +106,8 @@ def fetch_lobster_sample(
         with zipfile.ZipFile(archive) as z:
             z.extractall(tmp)
         tmp.replace(folder)
+    from mm_env.data.loaders import load_book  # pandas, only when a book is loaded
+
     books = sorted(folder.rglob(f"*_orderbook_{levels}.csv"))
     if len(books) != 1:
         raise OSError(f"{archive.name} holds {len(books)} orderbook files for {levels} levels")

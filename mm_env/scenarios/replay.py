@@ -540,13 +540,24 @@ class ReplaySimulator(Simulator):
         self.trade_side = np.asarray(trades["side"], dtype=np.float64)
 
     def _to_ticks(self, prices: NDArray[np.float64], what: str) -> NDArray[np.float64]:
+        """Prices as whole ticks; one more than 1e-6 tick off the grid raises, naming its line.
+
+        (float32 Parquet prices are read as the decimals they store, so a decimal grid holds:
+        :func:`mm_env.data.loaders._float32_as_decimal`.)
+        """
         tick = self.config.tick_size
         ticks = np.round(prices / tick)
-        off = np.nanmax(np.abs(prices / tick - ticks)) if prices.size else 0.0
-        if off > 1e-6:
+        off = np.abs(prices / tick - ticks)  # NaN for empty levels, never > 1e-6
+        bad = off > 1e-6
+        if bad.any():
+            k, j = (int(x) for x in np.argwhere(bad)[0])
+            lines = self.book.lines
+            where = f"line {int(lines[k])}" if lines is not None else f"row {k}"
             raise ValueError(
                 f"config field 'tick_size': {what} of {self.book.source} are not on a grid of "
-                f"{tick} (off by up to {off:.3g} ticks); pass the data's tick_size"
+                f"{tick}: {where}, level {j + 1}: {float(prices[k, j])!r} is {off[k, j]:.3g} "
+                f"ticks off ({int(bad.sum())} prices off, by up to {np.nanmax(off):.3g} ticks); "
+                "pass the data's tick_size"
             )
         return np.ascontiguousarray(ticks)
 
