@@ -14,8 +14,9 @@ import zipfile
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 import pytest
+
+pd = pytest.importorskip("pandas", reason="the loaders need pip install 'mm_env[data]'")
 from numpy.typing import NDArray
 
 from mm_env.data import (

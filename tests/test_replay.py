@@ -9,14 +9,15 @@ from pathlib import Path
 
 import gymnasium as gym
 import numpy as np
-import pandas as pd
 import pytest
+
+pd = pytest.importorskip("pandas", reason="the loaders need pip install 'mm_env[data]'")
 from gymnasium.utils.env_checker import check_env as gym_check_env
 
 import mm_env
 from mm_env.data import OrderBook, load_book, snapshot_columns
 from mm_env.scenarios.replay import BID_AHEAD, GRID, step_grid
-from tests.conftest import AAPL_SAMPLE, GOOG_DAY
+from tests.conftest import AAPL_SAMPLE, GOOG_DAY, needs_sb3
 from tests.lobster_fixtures import DUMMY, make_lobster, snapshot_lines
 
 ID = "mm_env/Replay-v0"
@@ -77,6 +78,7 @@ def run_fixed(book: OrderBook, m: float, skew: float, **overrides):
 
 
 # ---- API ----------------------------------------------------------------------------------------
+@needs_sb3
 def test_gymnasium_and_sb3_check_env_warnings_as_errors(aapl: Path) -> None:
     from stable_baselines3.common.env_checker import check_env as sb3_check_env
 
@@ -577,6 +579,7 @@ def test_goog_day_baselines(goog: Path) -> None:
     assert set(results) == {"skew", "symmetric"}
 
 
+@needs_sb3
 def test_sb3_adapter_keeps_the_replayed_book(aapl: Path) -> None:
     from mm_env.sb3 import MarketMakingVecEnv
 
@@ -589,6 +592,7 @@ def test_sb3_adapter_keeps_the_replayed_book(aapl: Path) -> None:
     assert obs.shape == (2, 3)
 
 
+@needs_sb3
 def test_a_replay_model_needs_the_spread_unit_it_was_trained_with(aapl: Path, tmp_path, capsys):
     """The observation divides the spread by the training split's median spread; a model
     evaluated with another unit would read another observation, so it is refused."""
