@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from typing import Any
 
 import gymnasium as gym
@@ -164,6 +165,14 @@ class MarketMakingEnv(gym.Env[NDArray[np.floating], NDArray[np.floating]]):
     A fresh book drawn from ``np_random`` (see the scenario's random contract), no cash, no
     inventory. Nothing carries over from the previous episode.
 
+    ## Reset options
+
+    ``reset(seed=None, options=None)``. The single env knows no reset options today
+    (``RESET_OPTIONS`` is empty): ``options`` must be ``None`` or an empty dict, and any key
+    raises ``ValueError`` naming it (the vector env's ``reset_mask`` is an option of
+    :class:`~mm_env.vector.MarketMakingVectorEnv` only; Gymnasium's own vector envs remove it
+    before they reset a sub-env).
+
     ## Episode End
 
     No termination. Truncation after ``n_steps`` steps (2000 by default, as in the notebook);
@@ -233,6 +242,7 @@ class MarketMakingEnv(gym.Env[NDArray[np.floating], NDArray[np.floating]]):
     def reset(
         self, *, seed: int | None = None, options: dict[str, Any] | None = None
     ) -> tuple[NDArray[np.floating], dict[str, Any]]:
+        check_reset_options(options, RESET_OPTIONS)
         super().reset(seed=seed)
         self._sim.reset(self.np_random)
         self._started = True
@@ -281,6 +291,26 @@ class MarketMakingEnv(gym.Env[NDArray[np.floating], NDArray[np.floating]]):
     def simulator(self) -> Simulator:
         """The simulation core (one row) that this env drives."""
         return self._sim
+
+
+#: the reset options the single env knows (none: see "Reset options" in MarketMakingEnv)
+RESET_OPTIONS: tuple[str, ...] = ()
+
+
+def check_reset_options(options: Any, known: tuple[str, ...]) -> dict[str, Any]:
+    """``options`` of a ``reset`` as a dict, or ``ValueError`` if it is not a dict (or None) or
+    has keys outside ``known`` (naming them and listing the known ones)."""
+    if options is None:
+        return {}
+    if not isinstance(options, Mapping):
+        raise ValueError(f"reset options must be a dict or None, got {type(options).__name__}")
+    unknown = sorted(map(repr, set(options) - set(known)))
+    if unknown:
+        raise ValueError(
+            f"unknown reset options [{', '.join(unknown)}]; known: {list(known)}"
+            + ("" if known else " (this env takes no reset options)")
+        )
+    return dict(options)
 
 
 def _action_floats(action: Any) -> tuple[float, float]:

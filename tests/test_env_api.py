@@ -353,3 +353,16 @@ def test_bad_spread_multiple_ranges_are_rejected_through_make() -> None:
         with pytest.raises(ValueError, match="'spread_multiple_range'"):
             gym.make(env_id, spread_multiple_range=bad, **kwargs)
 
+
+# ---- reset options (issue 10) --------------------------------------------------------------------
+@pytest.mark.parametrize("env_id", IDS)
+def test_reset_rejects_unknown_options(env_id: str) -> None:
+    env = gym.make(env_id, **env_kwargs(env_id))
+    for options in (None, {}):
+        env.reset(seed=0, options=options)
+    with pytest.raises(ValueError, match=r"unknown reset options \['bogus'\]; known: \[\]"):
+        env.reset(seed=0, options={"bogus": 1})
+    with pytest.raises(ValueError, match="unknown reset options.*'reset_mask'"):
+        env.reset(options={"reset_mask": np.ones(1, bool)})  # a vector env option only
+    with pytest.raises(ValueError, match="must be a dict or None"):
+        env.reset(options=["bogus"])
