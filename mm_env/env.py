@@ -119,15 +119,20 @@ class MarketMakingEnv(gym.Env[NDArray[np.floating], NDArray[np.floating]]):
 
     ``Box(-1, 1, (2,), float32)``. ``action[0]`` maps affinely to the quoted spread as a multiple
     ``m`` of the current market spread ``s`` (``spread_multiple_range``, default (0, 4) for
-    MarketMaking-v0 and (-3, 5) for Notebook-v0, where action 0 quotes at the touch);
+    MarketMaking-v0 and Replay-v0, (0.1, 3.9) for the Avellaneda–Stoikov family, of a fixed
+    reference spread, and (-3, 5) for Notebook-v0, where action 0 quotes at the touch);
     ``action[1]`` maps linearly to the skew in [-max_skew, max_skew]. Quotes, as in the notebook:
 
         bid = mid - (m s / 2)(1 + skew),   ask = mid + (m s / 2)(1 - skew)
 
-    so a positive skew lowers both quotes (eager to sell). ``action_mapping`` converts both
-    ways (``env.unwrapped.action_mapping.to_action(1.0, 0.3)``). Finite actions outside [-1, 1]
-    are clipped (``info["action_clipped"]``-style flag in the simulator state); NaN or infinite
-    entries raise ``ValueError``. Actions are used in float64: a float64 action is not rounded.
+    so a positive skew lowers both quotes (eager to sell). Our bid is always below our ask,
+    except on Notebook-v0: on the tick grid the core keeps our ask at least one tick above our
+    bid (:mod:`mm_env.core`, "Quote placement"), and off it ``spread_multiple_range`` needs
+    low > 0; Notebook-v0 alone may cross its own quotes, as the seed notebook does.
+    ``action_mapping`` converts both ways (``env.unwrapped.action_mapping.to_action(1.0,
+    0.3)``). Finite actions outside [-1, 1] are clipped (``info["action_clipped"]``-style flag
+    in the simulator state); NaN or infinite entries raise ``ValueError``. Actions are used in
+    float64: a float64 action is not rounded.
 
     ## Observation Space
 
