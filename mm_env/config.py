@@ -3,23 +3,56 @@
 Each scenario has one config class. Common fields (episode length, inventory limit, action
 ranges, reward options, observation options) live in :class:`MarketConfig`; the book and fill
 parameters of a scenario live in its subclass. Every field is checked in ``__post_init__`` and a
-bad value raises ``ValueError`` naming the field. Derived values are properties.
+bad value raises ``ValueError`` naming the field and saying why. Derived values are properties.
+
+Ranges: each model parameter is checked against the range where its model is defined (stated
+in the field's docstring). Every config the validators accept gives finite observations,
+rewards and info values (tested by a property test over each scenario's config space, at the
+magnitudes the models describe; values near the limits of float64, such as a size of 1e300,
+are not a model's concern).
+
+Types: integer fields take Python or NumPy integers (not bools), real fields Python or NumPy
+ints and floats, bool fields ``bool`` or ``numpy.bool_``; NumPy scalars are stored as the
+Python scalar of their kind, so :meth:`MarketConfig.to_dict` is plain JSON-able data.
 """
 
 from __future__ import annotations
 
 import math
+import numbers
 import os
 from dataclasses import asdict, dataclass, fields
 from typing import Any
+
+import numpy as np
 
 
 def _fail(name: str, value: Any, why: str) -> None:
     raise ValueError(f"config field {name!r}: {why} (got {value!r})")
 
 
+def _is_integer(value: Any) -> bool:
+    """A Python or NumPy integer, not a bool."""
+    return isinstance(value, numbers.Integral) and not isinstance(value, (bool, np.bool_))
+
+
+def _plain(value: Any) -> Any:
+    """A NumPy scalar as the Python scalar of its kind (so configs compare, hash and save to
+    JSON as plain values); anything else unchanged (validation rejects what is wrong)."""
+    if isinstance(value, (bool, np.bool_)):
+        return bool(value)
+    if isinstance(value, numbers.Integral):
+        return int(value)
+    if isinstance(value, numbers.Real) and type(value) is not float:
+        return float(value)
+    if isinstance(value, str):
+        return str(value)
+    return value
+
+
 def _finite(name: str, value: Any) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
+    """A real number (Python or NumPy int or float, not a bool) that is finite, as a float."""
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
         _fail(name, value, "must be a real number")
     if not math.isfinite(value):
         _fail(name, value, "must be finite")
@@ -43,10 +76,17 @@ def _probability(name: str, value: Any) -> None:
 
 
 def _positive_int(name: str, value: Any) -> None:
-    if isinstance(value, bool) or not isinstance(value, int):
+    if not _is_integer(value):
         _fail(name, value, "must be an integer")
     if value <= 0:
         _fail(name, value, "must be >= 1")
+
+
+def _below_half_step(name: str, value: float, step: float, step_name: str) -> None:
+    """A touch tolerance absorbs floating-point rounding only: from half the smallest price
+    step on, it would move a quote to another price level instead."""
+    if not value < 0.5 * step:
+        _fail(name, value, f"must be < {step_name} / 2 = {0.5 * step!r} (a rounding tolerance)")
 
 
 @dataclass(frozen=True)
@@ -59,7 +99,11 @@ class MarketConfig:
             A fill that would breach it is filled only up to the limit.
         order_size: size of each quote in the scenarios whose fill model uses one.
         spread_multiple_range: (low, high) of the quoted spread, in multiples of the current
-            market spread, that actions -1 and +1 of the first action entry map to.
+            market spread, that actions -1 and +1 of the first action entry map to. Needs
+            0 <= low < high: a negative multiple would put our bid above our ask (both filled
+            against each other). On the tick grid m = 0 is allowed, since the core keeps our
+            ask at least one tick above our bid (:mod:`mm_env.core`); the Avellaneda–Stoikov
+            family needs low > 0 and Notebook-v0 alone allows low < 0 (see their classes).
         max_skew: actions -1 and +1 of the second action entry map to skew -max_skew, +max_skew.
         inventory_penalty: running penalty, reward -= inventory_penalty * inventory**2 each step.
         terminal_inventory_penalty: at the last step, reward -= terminal_inventory_penalty * q**2.
@@ -92,6 +136,8 @@ class MarketConfig:
     touch_tolerance: float = 1e-9
 
     def __post_init__(self) -> None:
+        for f in fields(self):  # NumPy scalars as Python ones (the checks below see those)
+            object.__setattr__(self, f.name, _plain(getattr(self, f.name)))
         _positive_int("n_steps", self.n_steps)
         if isinstance(self.max_inventory, bool) or not isinstance(self.max_inventory, (int, float)):
             _fail("max_inventory", self.max_inventory, "must be a real number")
@@ -104,6 +150,7 @@ class MarketConfig:
         lo, hi = _finite("spread_multiple_range", rng[0]), _finite("spread_multiple_range", rng[1])
         if not lo < hi:
             _fail("spread_multiple_range", rng, "needs low < high")
+        self._check_spread_multiple_low(lo)
         object.__setattr__(self, "spread_multiple_range", (lo, hi))
         _non_negative("max_skew", self.max_skew)
         _non_negative("inventory_penalty", self.inventory_penalty)
@@ -123,19 +170,29 @@ class MarketConfig:
         if not isinstance(levels, (tuple, list)):
             _fail("obs_imbalance_levels", levels, "must be a tuple of level counts")
         for k in levels:
-            if isinstance(k, bool) or not isinstance(k, int) or not 1 <= k <= self.book_levels:
+            if not _is_integer(k) or not 1 <= k <= self.book_levels:
                 _fail(
                     "obs_imbalance_levels",
                     levels,
                     f"each entry must be an integer in [1, {self.book_levels}]",
                 )
-        object.__setattr__(self, "obs_imbalance_levels", tuple(levels))
+        object.__setattr__(self, "obs_imbalance_levels", tuple(int(k) for k in levels))
         for name in ("obs_time_left", "obs_mid_change"):
             if not isinstance(getattr(self, name), bool):
                 _fail(name, getattr(self, name), "must be a bool")
         if self.observation_dtype not in ("float32", "float64"):
             _fail("observation_dtype", self.observation_dtype, "must be 'float32' or 'float64'")
         _non_negative("touch_tolerance", self.touch_tolerance)
+
+    def _check_spread_multiple_low(self, low: float) -> None:
+        """The lowest spread multiple a scenario allows (here: no crossed quotes, m >= 0)."""
+        if low < 0.0:
+            _fail(
+                "spread_multiple_range",
+                self.spread_multiple_range,
+                "needs low >= 0: a negative spread multiple puts our bid above our ask, so our "
+                "own quotes cross and fill against each other",
+            )
 
     # ----- derived values -------------------------------------------------------------------
     @property
@@ -191,6 +248,18 @@ class NotebookConfig(MarketConfig):
     The notebook has no inventory limit, so ``max_inventory`` defaults to ``math.inf``; the
     spread-multiple range (-3, 5) maps action 0 to the touch and lets the notebook's rule
     (whose phi * inventory term can cross our own quotes when short) be expressed.
+
+    Crossed quotes: this is the one scenario whose ``spread_multiple_range`` may go below 0, so
+    that our own bid can sit above our own ask. It reproduces the seed notebook exactly,
+    defect included: the notebook's rule m = 1 + 2 phi inv / s goes negative when short, and
+    its fill simulator then fills both crossed quotes. Every other scenario rejects low < 0.
+
+    Ranges: ``vol``, ``spread_base_noise``, ``level_size_decay``, ``mo_size``, ``passive_cap``
+    >= 0; ``spread_base_mean``, ``level_size`` > 0; ``mo_rate`` and ``passive_fraction`` (a
+    fraction of the size shown at the best price) in [0, 1]; ``touch_tolerance`` <
+    spread_base_mean / 2 (half the smallest spacing of the book's levels: a rounding
+    tolerance, not a price offset). Prices may go negative (an arithmetic random walk, as in
+    the notebook).
     """
 
     max_inventory: float = math.inf
@@ -221,8 +290,14 @@ class NotebookConfig(MarketConfig):
         _non_negative("level_size_decay", self.level_size_decay)
         _probability("mo_rate", self.mo_rate)
         _non_negative("mo_size", self.mo_size)
-        _non_negative("passive_fraction", self.passive_fraction)
+        _probability("passive_fraction", self.passive_fraction)
         _non_negative("passive_cap", self.passive_cap)
+        _below_half_step(
+            "touch_tolerance", self.touch_tolerance, self.spread_base_mean, "spread_base_mean"
+        )
+
+    def _check_spread_multiple_low(self, low: float) -> None:
+        """Any low: the notebook's own rule crosses our quotes when short (class docstring)."""
 
     @property
     def book_levels(self) -> int:
@@ -260,7 +335,30 @@ class SyntheticConfig(MarketConfig):
     partial or full, it re-joins at the back of the queue at its price with its full size
     (conservative: the unfilled remainder loses its place too, rather than the top-up jumping
     the orders that joined in between). Details: :mod:`mm_env.scenarios.synthetic`.
+
+    Ranges (where the model is defined):
+
+    * ``size_persistence`` ρ in [0, 1), or 1 with ``size_vol`` = 0 (sizes frozen where the
+      reset put them, at their means: a still book for worked examples). With noise, ρ = 1
+      makes the log-size a random walk, with no reversion and no stationary law for the reset
+      to draw the initial sizes from.
+    * ``size_vol`` >= 0 with a stationary log-size standard deviation
+      size_vol / √(1 − ρ²) <= ``MAX_LOG_SIZE_SD`` = 10. The sizes are log-normal around
+      ``best_size_mean`` / ``deep_size_mean``; at a standard deviation of 10 one standard
+      deviation already multiplies a size by e¹⁰ ≈ 2·10⁴ and the law's mean is e⁵⁰ ≈ 5·10²¹
+      times the parameter, so the "mean" parameters no longer describe the book. (The
+      bound is far inside the float64 limit it also guards: a few tens of standard
+      deviations overflow exp, and the book turns into inf and NaN.)
+    * ``mo_rate`` and ``mo_imbalance_sensitivity`` in [0, 1] with
+      mo_rate · (1 + mo_imbalance_sensitivity) <= 1: the arrival probability
+      mo_rate · (1 ± sensitivity · I) must stay a probability for every imbalance |I| <= 1.
+    * ``improve_prob`` in [0, 1]; the size means and ``min_level_size`` > 0;
+      ``touch_tolerance`` < tick_size / 2 (a rounding tolerance: from half a tick on it would
+      move a quote to another tick).
     """
+
+    #: the largest stationary standard deviation of the log-size (see Ranges above)
+    MAX_LOG_SIZE_SD = 10.0
 
     initial_price: float = 100.0
     tick_size: float = 0.01
@@ -287,14 +385,40 @@ class SyntheticConfig(MarketConfig):
         _positive("deep_size_mean", self.deep_size_mean)
         _probability("size_persistence", self.size_persistence)
         _non_negative("size_vol", self.size_vol)
+        rho = self.size_persistence
+        if rho == 1.0 and self.size_vol > 0.0:
+            _fail(
+                "size_persistence",
+                rho,
+                "must be < 1 when size_vol > 0: at 1 the log-size is a random walk, with no "
+                "stationary law for the reset to draw the sizes from",
+            )
+        sd = self.size_vol / math.sqrt(1.0 - rho * rho) if self.size_vol > 0.0 else 0.0
+        if sd > self.MAX_LOG_SIZE_SD:
+            _fail(
+                "size_vol",
+                self.size_vol,
+                f"the stationary log-size standard deviation size_vol / sqrt(1 - "
+                f"size_persistence**2) = {sd:.4g} must be <= {self.MAX_LOG_SIZE_SD:g} (sizes "
+                "log-normal around the size means; see SyntheticConfig)",
+            )
         _probability("mo_rate", self.mo_rate)
         _probability("mo_imbalance_sensitivity", self.mo_imbalance_sensitivity)
+        if self.mo_rate * (1.0 + self.mo_imbalance_sensitivity) > 1.0:
+            _fail(
+                "mo_rate",
+                self.mo_rate,
+                f"mo_rate * (1 + mo_imbalance_sensitivity) = "
+                f"{self.mo_rate * (1.0 + self.mo_imbalance_sensitivity):.4g} must be <= 1 (the "
+                "market-order arrival probability at imbalance +-1)",
+            )
         _positive("mo_size_mean", self.mo_size_mean)
         _probability("improve_prob", self.improve_prob)
         _positive("improve_size_mean", self.improve_size_mean)
         _positive("min_level_size", self.min_level_size)
         if self.initial_price / self.tick_size > 1e12:
             _fail("tick_size", self.tick_size, "is too small for initial_price on a float grid")
+        _below_half_step("touch_tolerance", self.touch_tolerance, self.tick_size, "tick_size")
 
     @property
     def book_levels(self) -> int:
@@ -328,9 +452,19 @@ class AvellanedaStoikovConfig(MarketConfig):
     Action: as in every scenario, a spread multiple m and a skew, here of ``reference_spread``
     s (default 2/k, the γ → 0 limit of the Avellaneda–Stoikov spread (2/γ)ln(1 + γ/k)):
     δ_b = (m s / 2)(1 + skew), δ_a = (m s / 2)(1 − skew). So m = (δ_b + δ_a)/s and
-    skew = (δ_b − δ_a)/(δ_b + δ_a); the default ranges m ∈ [0, 4], |skew| ≤ 10 express the
+    skew = (δ_b − δ_a)/(δ_b + δ_a); the default ranges m ∈ [0.1, 3.9], |skew| ≤ 10 express the
     Avellaneda–Stoikov, GLFT and Cartea–Jaimungal optimal quotes of :mod:`baselines.analytic`
-    for the paper's parameters (a skew beyond ±1 puts one quote through the mid).
+    for the paper's parameters (m between 0.87 and 2.37 over their episodes; a skew beyond ±1
+    puts one quote through the mid).
+
+    Our quotes never cross or lock: ask − bid = m·s whatever the skew, so m = 0 would put both
+    quotes at the same price (both filled, each against the other) and m < 0 would cross them;
+    ``spread_multiple_range`` needs low > 0. The default was (0, 4), whose action −1 (where
+    SB3 clips its Gaussian actions, often) is m = 0. It is now (0.1, 3.9): the smallest change
+    that keeps action 0 at m = 2 (the range stays centred on it), a lowest spread of a tenth
+    of the reference spread (the terminal Avellaneda–Stoikov spread (k/γ)ln(1 + γ/k) reaches
+    it only at γ ≈ 54, a hundred times the paper's largest γ = 0.5), and every analytic
+    optimal quote inside the range.
 
     Penalties (Cartea, Jaimungal & Penalva 2015, ch. 10, objective
     E[X_T + q_T S_T − α q_T² − φ ∫ q_t² dt]): ``terminal_inventory_penalty`` is α and
@@ -345,7 +479,7 @@ class AvellanedaStoikovConfig(MarketConfig):
     n_steps: int = 200
     max_inventory: float = math.inf
     inventory_scale: float | None = 10.0
-    spread_multiple_range: tuple[float, float] = (0.0, 4.0)
+    spread_multiple_range: tuple[float, float] = (0.1, 3.9)
     max_skew: float = 10.0
     obs_time_left: bool = True
     initial_mid: float = 100.0
@@ -370,6 +504,16 @@ class AvellanedaStoikovConfig(MarketConfig):
             _fail("fill_probability", self.fill_probability, "must be 'capped' or 'exponential'")
         if self.mid_increments not in ("binomial", "gaussian"):
             _fail("mid_increments", self.mid_increments, "must be 'binomial' or 'gaussian'")
+
+    def _check_spread_multiple_low(self, low: float) -> None:
+        """low > 0: ask − bid = m·s, so m = 0 locks our quotes at the mid and m < 0 crosses them."""
+        if low <= 0.0:
+            _fail(
+                "spread_multiple_range",
+                self.spread_multiple_range,
+                "needs low > 0 in the Avellaneda-Stoikov scenarios: ask - bid = m * s, so "
+                "m = 0 puts our bid and ask at the same price and m < 0 crosses them",
+            )
 
     @classmethod
     def cartea_jaimungal(
@@ -428,7 +572,8 @@ class CarteaJaimungalConfig(AvellanedaStoikovConfig):
     agent's episodes), so the optimal agent is unaffected, and a learning agent's
     exploration noise no longer pushes a quote far through the mid (with ±10 an action unit is
     worth ten spreads, and PPO learned nothing). Action 0 is spread multiple 2 (depths
-    2/k = 1.33, twice the optimum); m = 1 (action −0.5) is the optimum's 1/k ≈ 0.67.
+    2/k = 1.33, twice the optimum); m = 1 (action −10/19 ≈ −0.526 with the range (0.1, 3.9))
+    is the optimum's 1/k ≈ 0.67.
     """
 
     n_steps: int = 1000
@@ -478,7 +623,8 @@ class ReplayConfig(MarketConfig):
             an already-loaded OrderBook (load it with its trades: ``load_snapshots(path,
             trades_path)``); both raise, as does a missing file, when the env is made.
         tick_size: the price grid of the data (quotes are rounded to it; prices of the data
-            off the grid raise).
+            off the grid raise). ``touch_tolerance`` must be < tick_size / 2 (a rounding
+            tolerance: from half a tick on it would move a quote to another tick).
         n_levels: levels per side used from the data (the data may have more).
         step_seconds: ``None`` for one step per event, else the clock period in seconds.
         split, split_time, split_fraction: the train/test split by time (above).
@@ -524,6 +670,7 @@ class ReplayConfig(MarketConfig):
             _fail("infer_trades", self.infer_trades, "must be a bool")
         if self.spread_unit is not None:
             _positive("spread_unit", self.spread_unit)
+        _below_half_step("touch_tolerance", self.touch_tolerance, self.tick_size, "tick_size")
 
     @property
     def book_levels(self) -> int:

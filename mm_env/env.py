@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from typing import Any
 
 import gymnasium as gym
@@ -118,15 +119,20 @@ class MarketMakingEnv(gym.Env[NDArray[np.floating], NDArray[np.floating]]):
 
     ``Box(-1, 1, (2,), float32)``. ``action[0]`` maps affinely to the quoted spread as a multiple
     ``m`` of the current market spread ``s`` (``spread_multiple_range``, default (0, 4) for
-    MarketMaking-v0 and (-3, 5) for Notebook-v0, where action 0 quotes at the touch);
+    MarketMaking-v0 and Replay-v0, (0.1, 3.9) for the Avellaneda–Stoikov family, of a fixed
+    reference spread, and (-3, 5) for Notebook-v0, where action 0 quotes at the touch);
     ``action[1]`` maps linearly to the skew in [-max_skew, max_skew]. Quotes, as in the notebook:
 
         bid = mid - (m s / 2)(1 + skew),   ask = mid + (m s / 2)(1 - skew)
 
-    so a positive skew lowers both quotes (eager to sell). ``action_mapping`` converts both
-    ways (``env.unwrapped.action_mapping.to_action(1.0, 0.3)``). Finite actions outside [-1, 1]
-    are clipped (``info["action_clipped"]``-style flag in the simulator state); NaN or infinite
-    entries raise ``ValueError``. Actions are used in float64: a float64 action is not rounded.
+    so a positive skew lowers both quotes (eager to sell). Our bid is always below our ask,
+    except on Notebook-v0: on the tick grid the core keeps our ask at least one tick above our
+    bid (:mod:`mm_env.core`, "Quote placement"), and off it ``spread_multiple_range`` needs
+    low > 0; Notebook-v0 alone may cross its own quotes, as the seed notebook does.
+    ``action_mapping`` converts both ways (``env.unwrapped.action_mapping.to_action(1.0,
+    0.3)``). Finite actions outside [-1, 1] are clipped (``info["action_clipped"]``-style flag
+    in the simulator state); NaN or infinite entries raise ``ValueError``. Actions are used in
+    float64: a float64 action is not rounded.
 
     ## Observation Space
 
@@ -163,6 +169,14 @@ class MarketMakingEnv(gym.Env[NDArray[np.floating], NDArray[np.floating]]):
 
     A fresh book drawn from ``np_random`` (see the scenario's random contract), no cash, no
     inventory. Nothing carries over from the previous episode.
+
+    ## Reset options
+
+    ``reset(seed=None, options=None)``. The single env knows no reset options today
+    (``RESET_OPTIONS`` is empty): ``options`` must be ``None`` or an empty dict, and any key
+    raises ``ValueError`` naming it (the vector env's ``reset_mask`` is an option of
+    :class:`~mm_env.vector.MarketMakingVectorEnv` only; Gymnasium's own vector envs remove it
+    before they reset a sub-env).
 
     ## Episode End
 
@@ -233,6 +247,7 @@ class MarketMakingEnv(gym.Env[NDArray[np.floating], NDArray[np.floating]]):
     def reset(
         self, *, seed: int | None = None, options: dict[str, Any] | None = None
     ) -> tuple[NDArray[np.floating], dict[str, Any]]:
+        check_reset_options(options, RESET_OPTIONS)
         super().reset(seed=seed)
         self._sim.reset(self.np_random)
         self._started = True
@@ -281,6 +296,26 @@ class MarketMakingEnv(gym.Env[NDArray[np.floating], NDArray[np.floating]]):
     def simulator(self) -> Simulator:
         """The simulation core (one row) that this env drives."""
         return self._sim
+
+
+#: the reset options the single env knows (none: see "Reset options" in MarketMakingEnv)
+RESET_OPTIONS: tuple[str, ...] = ()
+
+
+def check_reset_options(options: Any, known: tuple[str, ...]) -> dict[str, Any]:
+    """``options`` of a ``reset`` as a dict, or ``ValueError`` if it is not a dict (or None) or
+    has keys outside ``known`` (naming them and listing the known ones)."""
+    if options is None:
+        return {}
+    if not isinstance(options, Mapping):
+        raise ValueError(f"reset options must be a dict or None, got {type(options).__name__}")
+    unknown = sorted(map(repr, set(options) - set(known)))
+    if unknown:
+        raise ValueError(
+            f"unknown reset options [{', '.join(unknown)}]; known: {list(known)}"
+            + ("" if known else " (this env takes no reset options)")
+        )
+    return dict(options)
 
 
 def _action_floats(action: Any) -> tuple[float, float]:

@@ -19,12 +19,16 @@ from mm_env.actions import ActionMapping
 from mm_env.config import MarketConfig
 from mm_env.core import ACTION_CLIPPED, INFO_KEYS, N_INFO, REWARD
 from mm_env.env import (
+    check_reset_options,
     data_overrides,
     make_config,
     make_simulator,
     observation_space,
     real_array,
 )
+
+#: the reset options the vector env knows (see the class docstring)
+RESET_OPTIONS: tuple[str, ...] = ("reset_mask",)
 
 #: the ``_key`` entries of the info dict (Gymnasium's per-key masks)
 _MASK_KEYS = tuple("_" + k for k in (*INFO_KEYS, "action_clipped"))
@@ -54,7 +58,16 @@ class MarketMakingVectorEnv(VectorEnv):
     layout), both masked by ``"_final_obs"``/``"_final_info"``, hold the
     ended episode's last observation and info.
 
-    ``reset(options={"reset_mask": mask})`` resets only the masked sub-envs.
+    Reset options: ``reset(options={"reset_mask": mask})`` resets only the sub-envs where
+    ``mask`` is true; ``mask`` must be a bool array or a sequence of bools (``numpy.bool_``
+    included) of length ``num_envs`` (ints, strings and other types raise ``ValueError``:
+    ``['False', 'False']`` is not a mask); an all-false mask resets nothing. ``reset_mask`` is
+    the only option (``RESET_OPTIONS``); any other key raises ``ValueError`` naming it.
+
+    First reset: the first ``reset`` must reset every sub-env (no ``reset_mask``, or an
+    all-true one); a partial mask then raises ``ValueError`` naming the sub-envs never reset,
+    since they have no book yet. Gymnasium's ``SyncVectorEnv`` also leaves such sub-envs
+    unreset (and fails at the next step, in each of them); this env refuses at the reset.
 
     Info: the single env's keys, each an array over sub-envs, with Gymnasium's ``"_key"`` masks.
     """
@@ -112,14 +125,8 @@ class MarketMakingVectorEnv(VectorEnv):
                     "draws give row i to sub-env i"
                 )
             self._np_random, self._np_random_seed = seeding.np_random(seed)
-        mask = None
-        unknown = sorted(set(options or {}) - {"reset_mask"})
-        if unknown:
-            raise ValueError(f"unknown reset options {unknown}; known: ['reset_mask']")
-        if options and "reset_mask" in options:
-            mask = np.asarray(options["reset_mask"], dtype=bool)
-            if mask.shape != (self.num_envs,):
-                raise ValueError(f"reset_mask must have shape ({self.num_envs},), got {mask.shape}")
+        opts = check_reset_options(options, RESET_OPTIONS)
+        mask = self._reset_mask(opts["reset_mask"]) if "reset_mask" in opts else None
         self._sim.reset(self.np_random, mask)
         if mask is None:
             self._autoreset[:] = False
@@ -127,6 +134,31 @@ class MarketMakingVectorEnv(VectorEnv):
             self._autoreset[mask] = False
         self._started = True
         return self._sim.obs.copy(), self._infos()
+
+    def _reset_mask(self, value: Any) -> NDArray[np.bool_]:
+        """``options["reset_mask"]`` checked (see the class docstring)."""
+        what = "reset option 'reset_mask'"
+        try:
+            mask = np.asarray(value)
+        except (TypeError, ValueError) as exc:
+            raise ValueError(f"{what} must be a sequence of bools, got {value!r}") from exc
+        if mask.dtype != np.bool_:
+            raise ValueError(
+                f"{what} must be booleans (a bool array or a sequence of bools), got dtype "
+                f"{mask.dtype}: {value!r}"
+            )
+        if mask.shape != (self.num_envs,):
+            raise ValueError(
+                f"{what} must have shape ({self.num_envs},) for {self.num_envs} sub-envs, "
+                f"got shape {mask.shape}"
+            )
+        if not self._started and not mask.all():
+            never = np.flatnonzero(~mask).tolist()
+            raise ValueError(
+                f"{what}: sub-envs {never} have never been reset (they have no book yet); the "
+                "first reset must reset every sub-env: call reset() without reset_mask"
+            )
+        return mask
 
     def step(
         self, actions: Any

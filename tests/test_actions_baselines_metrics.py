@@ -53,12 +53,13 @@ def test_skew_baseline_is_the_notebook_rule_on_the_synthetic_book() -> None:
         "mm_env/MarketMaking-v0",
         observation_dtype="float64",
         n_steps=300,
-        spread_multiple_range=(-20.0, 20.0),
+        spread_multiple_range=(0.0, 20.0),  # m < 0 (short, crossed quotes) is clipped to 0
         max_skew=20.0,
     )
     policy = SkewBaseline.for_env(env, kappa=0.6, phi=0.002)
     obs, info = env.reset(seed=2)
     tick = env.unwrapped.config.tick_size
+    exact = 0
     for _ in range(300):
         inv, imb, s, mid = (
             info["inventory"],
@@ -69,6 +70,10 @@ def test_skew_baseline_is_the_notebook_rule_on_the_synthetic_book() -> None:
         action, state = policy.predict(obs)
         assert state is None and action.dtype == np.float64
         obs, _, _, _, info = env.step(action)
+        assert info["bid_quote"] < info["ask_quote"]
+        if info["action_clipped"]:
+            continue  # the rule's m < 0 crosses our quotes; the env clips it to m = 0
+        exact += 1
         mid, s = info["mid"], info["spread"]
         rule_bid = mid - 0.5 * s * (1 + 0.6 * imb) - 0.002 * inv
         rule_ask = mid + 0.5 * s * (1 - 0.6 * imb) + 0.002 * inv
@@ -78,6 +83,7 @@ def test_skew_baseline_is_the_notebook_rule_on_the_synthetic_book() -> None:
         expect_ask = max(math.ceil(rule_ask / tick - 1e-7), round(info["best_bid"] / tick) + 1)
         if expect_ask > expect_bid:
             assert info["ask_quote"] / tick == pytest.approx(expect_ask)
+    assert exact > 200
 
 
 def test_baselines_follow_predict_protocol_batched_and_single() -> None:

@@ -298,3 +298,60 @@ def test_kernels_without_reference_counting_return_nothing() -> None:
                 for sig in obj.nopython_signatures:
                     assert sig.return_type == types.none, (obj, sig)
     assert len({k.py_func for k in found}) >= 8  # 4 scenarios x (serial, parallel)
+
+
+# ---- our own quotes never cross or lock (issue 10) ---------------------------------------------
+CORNERS = [(-1.0, -1.0), (-1.0, 1.0), (1.0, -1.0), (1.0, 1.0), (-1.0, 0.0)]
+NON_NOTEBOOK = [
+    ("mm_env/MarketMaking-v0", {}),
+    # an even-tick spread puts the mid on the grid: m = 0 rounds both quotes onto it
+    ("mm_env/MarketMaking-v0", {"initial_spread_ticks": 2, "max_skew": 5.0}),
+    ("mm_env/AvellanedaStoikov-v0", {}),
+    ("mm_env/CarteaJaimungal-v0", {"n_steps": 300}),
+    ("mm_env/Replay-v0", {}),
+    ("mm_env/Replay-v0", {"max_skew": 5.0, "step_seconds": None, "n_steps": 300}),
+]
+
+
+@pytest.mark.parametrize(("env_id", "overrides"), NON_NOTEBOOK)
+def test_our_bid_is_below_our_ask_for_random_and_extreme_actions(env_id, overrides) -> None:
+    kwargs = {**env_kwargs(env_id), **overrides}
+    env = gym.make(env_id, **kwargs)
+    n = env.unwrapped.config.n_steps
+    rng = np.random.default_rng(0)
+    for name, actions in [
+        ("random", rng.uniform(-1.0, 1.0, (n, 2))),
+        *[(f"corner {c}", np.tile(c, (n, 1))) for c in CORNERS],
+        ("clipped", rng.choice([-3.0, 3.0], size=(n, 2))),  # SB3 clips to exactly -1/+1
+    ]:
+        env.reset(seed=1)
+        for t in range(n):
+            _, _, _, _, info = env.step(actions[t].astype(np.float32))
+            assert info["bid_quote"] < info["ask_quote"], (name, t, info)
+
+
+def test_bad_spread_multiple_ranges_are_rejected_through_make() -> None:
+    for env_id, bad in [
+        ("mm_env/MarketMaking-v0", (-0.5, 4.0)),
+        ("mm_env/AvellanedaStoikov-v0", (-0.5, 4.0)),
+        ("mm_env/AvellanedaStoikov-v0", (0.0, 4.0)),
+        ("mm_env/CarteaJaimungal-v0", (0.0, 4.0)),
+        ("mm_env/Replay-v0", (-0.5, 4.0)),
+    ]:
+        kwargs = env_kwargs(env_id) if env_id == "mm_env/Replay-v0" else {}
+        with pytest.raises(ValueError, match="'spread_multiple_range'"):
+            gym.make(env_id, spread_multiple_range=bad, **kwargs)
+
+
+# ---- reset options (issue 10) --------------------------------------------------------------------
+@pytest.mark.parametrize("env_id", IDS)
+def test_reset_rejects_unknown_options(env_id: str) -> None:
+    env = gym.make(env_id, **env_kwargs(env_id))
+    for options in (None, {}):
+        env.reset(seed=0, options=options)
+    with pytest.raises(ValueError, match=r"unknown reset options \['bogus'\]; known: \[\]"):
+        env.reset(seed=0, options={"bogus": 1})
+    with pytest.raises(ValueError, match="unknown reset options.*'reset_mask'"):
+        env.reset(options={"reset_mask": np.ones(1, bool)})  # a vector env option only
+    with pytest.raises(ValueError, match="must be a dict or None"):
+        env.reset(options=["bogus"])

@@ -227,3 +227,55 @@ def test_multi_threaded_kernels_step_exactly_as_the_serial_ones(scenario, monkey
         states.append((sim.state.copy(), sim.obs.copy()))
     np.testing.assert_array_equal(states[0][0], states[1][0])
     np.testing.assert_array_equal(states[0][1], states[1][1])
+
+
+# ---- the first reset and reset_mask (issue 10) -------------------------------------------------
+def test_first_reset_must_reset_every_sub_env() -> None:
+    venv = MarketMakingVectorEnv(3, n_steps=50)
+    with pytest.raises(ValueError, match=r"'reset_mask'.*sub-envs \[1, 2\] have never been reset"):
+        venv.reset(seed=0, options={"reset_mask": np.array([True, False, False])})
+    with pytest.raises(RuntimeError, match="reset"):  # the refused reset started nothing
+        venv.step(np.zeros((3, 2)))
+    venv.reset(seed=0, options={"reset_mask": np.ones(3, bool)})  # all of them: fine
+    for _ in range(5):
+        _, _, _, _, info = venv.step(np.zeros((3, 2)))
+    assert np.all(np.abs(info["mid"] - 100.0) < 1.0)  # every sub-env on a real book
+    _, info = venv.reset(options={"reset_mask": np.array([False, True, False])})  # now fine
+    np.testing.assert_array_equal(info["step"], [5, 0, 5])
+    fresh = MarketMakingVectorEnv(2, n_steps=50)
+    fresh.reset(seed=0)
+    fresh.reset(options={"reset_mask": [True, False]})  # a list of bools is a mask too
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [
+        ["False", "False"],
+        np.array(["True", "False"]),
+        [0, 1],
+        np.array([1, 0]),
+        [0.0, 1.0],
+        "TF",
+        [True, False, True],
+        [[True, False]],
+        {"a": True},
+    ],
+)
+def test_reset_mask_must_be_booleans_of_length_num_envs(bad) -> None:
+    venv = MarketMakingVectorEnv(2, n_steps=50)
+    venv.reset(seed=0)
+    for _ in range(3):
+        venv.step(np.zeros((2, 2)))
+    with pytest.raises(ValueError, match="reset option 'reset_mask' must"):
+        venv.reset(options={"reset_mask": bad})
+    _, info = venv.reset(options={"reset_mask": [np.True_, False]})
+    np.testing.assert_array_equal(info["step"], [0, 3])  # the refused resets reset nothing
+
+
+def test_vector_reset_options_must_be_a_dict_of_known_keys() -> None:
+    venv = MarketMakingVectorEnv(2, n_steps=50)
+    known = r"unknown reset options \['bogus'\]; known: \['reset_mask'\]"
+    with pytest.raises(ValueError, match=known):
+        venv.reset(options={"bogus": 1, "reset_mask": np.ones(2, bool)})
+    with pytest.raises(ValueError, match="must be a dict or None"):
+        venv.reset(options=("reset_mask",))

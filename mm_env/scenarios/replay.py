@@ -20,9 +20,9 @@ at or before the end of its interval, so it never splits a timestamp either.
 Fill model (the synthetic scenario's queue machinery, :func:`~mm_env.scenarios.synthetic.
 queue_ahead` and :func:`~mm_env.scenarios.synthetic.sweep`, applied to real executions):
 
-* Quotes are rounded away from the mid to the tick grid and made post-only against the shown
-  book (a bid at or above the best ask moves one tick below it, and vice versa); our ask stays
-  at least one tick above our bid.
+* Quotes are placed on the tick grid against the shown book by the core's rule
+  (:mod:`mm_env.core`, "Quote placement"): rounded away from the mid, post-only, our ask at
+  least one tick above our bid.
 * Queue position. A quote joins behind the size displayed at its price when it is placed
   (conservative: every displayed order there is ahead of us); a quote that improves the best
   price has nothing ahead; a quote inside a gap of the book has nothing ahead; a quote beyond
@@ -82,6 +82,7 @@ from mm_env.core import (
     buy_capacity,
     fill_ask,
     fill_bid,
+    grid_quotes,
     imbalance_of,
     quotes_from_action,
     sell_capacity,
@@ -201,10 +202,7 @@ def _replay_step_row(
         imbalance_of(bid_sz[a], ask_sz[a], 1),
     )
     qb, qa = quotes_from_action(state, i, actions[i, 0], actions[i, 1], params)
-    qb_t = min(math.floor(qb / tick + tol_ticks), at - 1.0)
-    qa_t = max(math.ceil(qa / tick - tol_ticks), bt + 1.0)
-    if qa_t <= qb_t:
-        qa_t = qb_t + 1.0
+    qb_t, qa_t = grid_quotes(qb, qa, bt, at, tick, tol_ticks)
     state[i, BID_QUOTE] = qb_t * tick
     state[i, ASK_QUOTE] = qa_t * tick
     bid_size = min(params[P_ORDER_SIZE], buy_capacity(state, i, params))

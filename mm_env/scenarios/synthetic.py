@@ -24,9 +24,8 @@ conservative choice (a market order fills it no more than it would fill that rem
 top-up), where keeping the place for the topped-up size would let the top-up jump the orders
 that joined the level in between.
 
-Quotes are rounded away from the mid to the tick grid (bid down, ask up), made post-only (a bid
-at or above the best ask moves to one tick below it, and vice versa), and our ask is kept at
-least one tick above our bid.
+Quotes are placed on the tick grid by the core's rule (:mod:`mm_env.core`, "Quote placement"):
+rounded away from the mid, post-only, our ask at least one tick above our bid.
 
 Random contract: per step and row, 6 uniforms then 2 standard normals, drawn as two arrays
 ``rng.random((n, 6))`` and ``rng.standard_normal((n, 2))``; at reset, per row, 2 * n_levels
@@ -54,6 +53,7 @@ from mm_env.core import (
     buy_capacity,
     fill_ask,
     fill_bid,
+    grid_quotes,
     imbalance_of,
     quotes_from_action,
     sell_capacity,
@@ -253,11 +253,8 @@ def _synthetic_step_row(
     imb = imbalance_of(bs, asz, 1)
     begin_step(state, i, 0.5 * (bt + at) * tick, bt * tick, at * tick, (at - bt) * tick, imb)
     qb, qa = quotes_from_action(state, i, actions[i, 0], actions[i, 1], params)
-    # the tick grid (away from the mid), post-only, and never crossing ourselves
-    qb_t = min(math.floor(qb / tick + tol_ticks), at - 1.0)
-    qa_t = max(math.ceil(qa / tick - tol_ticks), bt + 1.0)
-    if qa_t <= qb_t:
-        qa_t = qb_t + 1.0
+    # the tick grid (away from the mid), post-only, our ask >= our bid + 1 tick (core rule)
+    qb_t, qa_t = grid_quotes(qb, qa, bt, at, tick, tol_ticks)
     state[i, BID_QUOTE] = qb_t * tick
     state[i, ASK_QUOTE] = qa_t * tick
     bid_size = min(params[P_ORDER_SIZE], buy_capacity(state, i, params))

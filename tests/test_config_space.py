@@ -1,0 +1,196 @@
+"""Property test over the config space of every scenario: whatever the validator accepts runs.
+
+For each scenario, hypothesis draws every config field (common and scenario-specific) from a
+range that straddles the field's documented valid range, keeps the configs the validator
+accepts (the others must raise ``ValueError``, which is checked elsewhere) and runs the first
+episode (at most 200 steps) under random actions in the action space, with the corners
+(±1, ±1) mixed in. Every observation, reward and numeric info value must be finite.
+
+Magnitudes: fields without a model bound (prices, sizes, rates) are drawn within about
+1e-3..1e4, the range of the scales these models describe; configs at the edge of the float64
+range (a size mean of 1e300) are not explored here.
+
+Replay-v0 runs on the AAPL LOBSTER sample (skipped without ``MM_ENV_DATA``); a config that the
+validator accepts but that does not fit the data (a split too short for ``n_steps``, a tick
+size off the data's grid) raises ``ValueError`` when the env is made and is skipped.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, reject, settings
+from hypothesis import strategies as st
+
+from mm_env import (
+    AvellanedaStoikovConfig,
+    CarteaJaimungalConfig,
+    NotebookConfig,
+    ReplayConfig,
+    SyntheticConfig,
+)
+from mm_env.config import MarketConfig
+from mm_env.env import MarketMakingEnv
+from tests.conftest import AAPL_SAMPLE, data_dir
+
+SETTINGS = settings(
+    max_examples=150,
+    deadline=None,
+    derandomize=True,
+    database=None,
+    suppress_health_check=[HealthCheck.filter_too_much, HealthCheck.too_slow],
+)
+
+
+def _floats(lo: float, hi: float) -> st.SearchStrategy[float]:
+    return st.floats(lo, hi, allow_nan=False, allow_infinity=False)
+
+
+def _common() -> dict[str, st.SearchStrategy[Any]]:
+    return {
+        "n_steps": st.integers(1, 200),
+        "max_inventory": st.one_of(_floats(1e-3, 1e3), st.just(math.inf)),
+        "order_size": _floats(1e-3, 1e3),
+        "spread_multiple_range": st.tuples(_floats(-5.0, 10.0), _floats(1e-3, 10.0)).map(
+            lambda t: (t[0], t[0] + t[1])
+        ),
+        "max_skew": _floats(0.0, 20.0),
+        "inventory_penalty": _floats(0.0, 10.0),
+        "terminal_inventory_penalty": _floats(0.0, 10.0),
+        "liquidate_at_end": st.booleans(),
+        "inventory_scale": st.one_of(st.none(), _floats(1e-3, 1e3)),
+        "obs_imbalance_levels": st.lists(st.integers(1, 12), max_size=3).map(tuple),
+        "obs_time_left": st.booleans(),
+        "obs_mid_change": st.booleans(),
+        "observation_dtype": st.sampled_from(["float32", "float64"]),
+        "touch_tolerance": st.one_of(st.just(1e-9), _floats(0.0, 0.02)),
+    }
+
+
+def _sizes() -> st.SearchStrategy[float]:
+    return _floats(1e-3, 1e4)
+
+
+SCENARIO_FIELDS: dict[str, dict[str, st.SearchStrategy[Any]]] = {
+    "notebook": {
+        "initial_mid": _floats(-1e3, 1e4),
+        "drift": _floats(-10.0, 10.0),
+        "vol": _floats(0.0, 100.0),
+        "spread_base_mean": _floats(1e-3, 10.0),
+        "spread_base_noise": _floats(0.0, 10.0),
+        "n_levels": st.integers(1, 12),
+        "level_size": _sizes(),
+        "level_size_decay": _floats(0.0, 100.0),
+        "mo_rate": _floats(0.0, 1.0),
+        "mo_size": _floats(0.0, 1e3),
+        "passive_fraction": _floats(0.0, 2.0),
+        "passive_cap": _floats(0.0, 1e3),
+    },
+    "market_making": {
+        "initial_price": _floats(1e-2, 1e4),
+        "tick_size": _floats(1e-4, 1.0),
+        "n_levels": st.integers(1, 12),
+        "initial_spread_ticks": st.integers(1, 12),
+        "best_size_mean": _sizes(),
+        "deep_size_mean": _sizes(),
+        "size_persistence": _floats(0.0, 1.0),
+        "size_vol": st.one_of(_floats(0.0, 3.0), _floats(0.0, 1e3)),
+        "mo_rate": _floats(0.0, 1.0),
+        "mo_imbalance_sensitivity": _floats(0.0, 1.0),
+        "mo_size_mean": _sizes(),
+        "improve_prob": _floats(0.0, 1.0),
+        "improve_size_mean": _sizes(),
+        "min_level_size": _floats(1e-6, 10.0),
+    },
+    "avellaneda_stoikov": {
+        "initial_mid": _floats(-1e3, 1e4),
+        "sigma": _floats(0.0, 100.0),
+        "dt": _floats(1e-5, 1.0),
+        "intensity_a": _floats(1e-3, 1e4),
+        "intensity_k": _floats(1e-3, 100.0),
+        "reference_spread": st.one_of(st.none(), _floats(1e-3, 100.0)),
+        "fill_probability": st.sampled_from(["capped", "exponential"]),
+        "mid_increments": st.sampled_from(["binomial", "gaussian"]),
+    },
+    "replay": {
+        "tick_size": st.sampled_from([0.01, 0.005, 0.0001]),
+        "n_levels": st.integers(1, 10),
+        "step_seconds": st.one_of(st.none(), _floats(1e-3, 1.0)),
+        "split": st.sampled_from(["all", "train", "test"]),
+        "split_fraction": _floats(0.05, 0.95),
+        "infer_trades": st.booleans(),
+        "spread_unit": st.one_of(st.none(), _floats(1e-3, 1.0)),
+    },
+}
+SCENARIO_FIELDS["cartea_jaimungal"] = SCENARIO_FIELDS["avellaneda_stoikov"]
+
+CONFIGS: dict[str, type[MarketConfig]] = {
+    "notebook": NotebookConfig,
+    "market_making": SyntheticConfig,
+    "avellaneda_stoikov": AvellanedaStoikovConfig,
+    "cartea_jaimungal": CarteaJaimungalConfig,
+    "replay": ReplayConfig,
+}
+
+
+def _check_finite(obs: np.ndarray, info: dict[str, Any], where: str, reward: float = 0.0) -> None:
+    assert np.all(np.isfinite(obs)), f"{where}: observation {obs}"
+    assert math.isfinite(reward), f"{where}: reward {reward}"
+    bad = {k: v for k, v in info.items() if isinstance(v, float) and not math.isfinite(v)}
+    assert not bad, f"{where}: info {bad}"
+
+
+def run_first_episode(scenario: str, fields: dict[str, Any], seed: int, data: Any) -> None:
+    try:
+        config = CONFIGS[scenario](**fields)
+    except ValueError:
+        reject()  # the validator refused it, with a message naming the field
+    try:
+        env = MarketMakingEnv(scenario, config, data=data)
+    except ValueError:
+        if data is None:
+            raise
+        reject()  # the config does not fit the recorded data (checked when the env is made)
+    rng = np.random.default_rng(seed)
+    n = config.n_steps
+    actions = rng.uniform(-1.0, 1.0, (n, 2)).astype(np.float32)
+    corners = rng.random(n) < 0.3
+    actions[corners] = rng.choice([-1.0, 1.0], size=(int(corners.sum()), 2))
+    obs, info = env.reset(seed=seed)
+    _check_finite(obs, info, "reset")
+    for t in range(n):
+        obs, reward, _, truncated, info = env.step(actions[t])
+        _check_finite(obs, info, f"step {t}", reward)
+    assert truncated
+
+
+def _fields_strategy(scenario: str) -> st.SearchStrategy[dict[str, Any]]:
+    return st.fixed_dictionaries({**_common(), **SCENARIO_FIELDS[scenario]})
+
+
+@pytest.mark.parametrize(
+    "scenario", ["notebook", "market_making", "avellaneda_stoikov", "cartea_jaimungal"]
+)
+def test_every_accepted_config_runs_finite(scenario: str) -> None:
+    @SETTINGS
+    @given(fields=_fields_strategy(scenario), seed=st.integers(0, 2**16))
+    def check(fields: dict[str, Any], seed: int) -> None:
+        run_first_episode(scenario, fields, seed, None)
+
+    check()
+
+
+def test_every_accepted_replay_config_runs_finite() -> None:
+    path = data_dir() / AAPL_SAMPLE
+    if not path.is_dir():
+        pytest.skip(f"AAPL LOBSTER sample not found at {path} (set MM_ENV_DATA)")
+
+    @SETTINGS
+    @given(fields=_fields_strategy("replay"), seed=st.integers(0, 2**16))
+    def check(fields: dict[str, Any], seed: int) -> None:
+        run_first_episode("replay", fields, seed, str(path))
+
+    check()
