@@ -22,9 +22,11 @@ import math
 import numbers
 import os
 from dataclasses import asdict, dataclass, fields
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
+
+_Config = TypeVar("_Config", bound="MarketConfig")
 
 
 def _fail(name: str, value: Any, why: str) -> None:
@@ -218,7 +220,7 @@ class MarketConfig:
         out["scenario_config"] = type(self).__name__
         return out
 
-    def replace(self, **overrides: Any) -> MarketConfig:
+    def replace(self: _Config, **overrides: Any) -> _Config:
         """A copy with some fields changed; unknown names raise ``ValueError``."""
         names = {f.name for f in fields(self)}
         unknown = sorted(set(overrides) - names)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
+from importlib.util import find_spec
 from typing import Any
 
 import gymnasium as gym
@@ -222,6 +223,11 @@ class MarketMakingEnv(gym.Env[NDArray[np.floating], NDArray[np.floating]]):
                 f"render_mode must be one of {self.metadata['render_modes']} or None, "
                 f"got {render_mode!r}"
             )
+        if render_mode == "rgb_array" and find_spec("matplotlib") is None:
+            raise gym.error.DependencyNotInstalled(
+                "render_mode='rgb_array' draws with matplotlib, which is not installed: "
+                "pip install 'mm_env[render]' (or use render_mode='ansi')"
+            )
         self.render_mode = render_mode
         self._sim = make_simulator(scenario, self.config, 1, data)
         self._bind_views()
@@ -229,7 +235,7 @@ class MarketMakingEnv(gym.Env[NDArray[np.floating], NDArray[np.floating]]):
         self.observation_names: tuple[str, ...] = self._sim.names
         self.action_mapping = ActionMapping.from_config(self.config)
         self.action_space = spaces.Box(-1.0, 1.0, (2,), np.float32)
-        self.observation_space = observation_space(self.config)
+        self.observation_space = observation_space(self.config)  # type: ignore[assignment]
         self._history: dict[str, list[float]] | None = None
         self._started = False
 
@@ -266,7 +272,8 @@ class MarketMakingEnv(gym.Env[NDArray[np.floating], NDArray[np.floating]]):
                 a0, a1 = _action_floats(action)  # raises, naming the entry
         else:
             a0, a1 = _action_floats(action)
-        sim.step_one(a0, a1, self._np_random)  # set by reset(), which _started guarantees
+        # _np_random is set by reset(), which _started guarantees (no property call here)
+        sim.step_one(a0, a1, self._np_random)  # type: ignore[arg-type]
         values = self._row0.tolist()  # one conversion for the info, the reward and the flag
         info: dict[str, Any] = dict(zip(INFO_KEYS, values))
         info["action_clipped"] = values[ACTION_CLIPPED] > 0.0

@@ -21,6 +21,7 @@ def _missing(module: str, extra: str) -> pytest.MarkDecorator:
 #: tests that need stable-baselines3 (and torch), or pandas, skip on the env-only install
 needs_sb3 = _missing("stable_baselines3", "train")
 needs_pandas = _missing("pandas", "data")
+needs_matplotlib = _missing("matplotlib", "render")
 
 
 def data_dir() -> Path:
@@ -48,6 +49,10 @@ def env_kwargs(env_id: str) -> dict[str, object]:
     """
     if env_id != "mm_env/Replay-v0":
         return {}
+    from importlib.util import find_spec
+
+    if find_spec("pandas") is None:
+        pytest.skip("Replay-v0 from a file needs pandas (pip install 'mm_env[data]')")
     path = data_dir() / AAPL_SAMPLE
     if not path.is_dir():
         pytest.skip(f"AAPL LOBSTER sample not found at {path} (set MM_ENV_DATA)")

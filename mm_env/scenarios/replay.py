@@ -515,6 +515,7 @@ class ReplaySimulator(Simulator):
                 f"{n_avail} steps (step_seconds={config.step_seconds}), fewer than "
                 f"n_steps={config.n_steps}"
             )
+        trades: dict[str, Any]
         if book.has_trades:
             trades = {
                 "row": book.trade_row,
