@@ -622,3 +622,29 @@ def test_a_replay_model_needs_the_spread_unit_it_was_trained_with(aapl: Path, tm
     assert main([*argv, *sets]) == 2
     assert f"pass --set spread_unit={unit!r}" in capsys.readouterr().err
     assert main([*argv, *sets, "--set", f"spread_unit={unit!r}"]) == 0
+
+
+def test_an_execution_between_ticks_is_compared_at_its_own_price() -> None:
+    """A hidden midpoint sale at 100.005 (half a tick) never reached a bid at 100.00, however
+    small the queue there; a bid at 100.01, above the sale price, was met first and fills.
+    (Rounded to the even tick, 100.00, the sale used to fill the bid at 100.00 after its
+    one-lot queue.)"""
+    rows = 3
+    book = OrderBook.from_arrays(
+        np.arange(rows, dtype=float),
+        np.full((rows, 1), 100.00),
+        np.full((rows, 1), 1.0),
+        np.full((rows, 1), 100.02),
+        np.full((rows, 1), 1.0),
+        trades={"time": [1.0], "price": [100.005], "size": [5.0], "side": [-1.0]},
+    )
+    fills = {}
+    for m, bid in ((1.0, 100.00), (0.0, 100.01)):  # market spread 0.02 around mid 100.01
+        env = gym.make(ID, data=book, n_levels=1, n_steps=rows - 1)
+        env.reset(seed=0)
+        assert env.unwrapped.simulator.trade_ticks.tolist() == [10000.5]
+        action = env.unwrapped.action_mapping.to_action(m, 0.0)
+        _, _, _, _, info = env.step(action)
+        assert info["bid_quote"] == pytest.approx(bid)
+        fills[bid] = info["bid_fill"]
+    assert fills == {100.00: 0.0, 100.01: 1.0}

@@ -42,8 +42,9 @@ queue_ahead` and :func:`~mm_env.scenarios.synthetic.sweep`, applied to real exec
   trade for our bid, a buyer-initiated one for our ask) fills us: entirely up to our remaining
   size when our price is strictly better than p (price priority: the aggressor met us first);
   after the queue ahead is consumed when our price equals p; not at all when our price is
-  worse. Partial fills; at most ``order_size`` per side per step and never beyond the inventory
-  limit.
+  worse. An execution between two ticks (a hidden midpoint execution at half a cent) is
+  compared at its own price: it never equals a quote's price. Partial fills; at most
+  ``order_size`` per side per step and never beyond the inventory limit.
 * Executions come from LOBSTER's message file (event types 4 and 5, visible and hidden) or the
   trades file of the snapshot layout (``trades_path=``, or an OrderBook loaded with it).
   Without either, and with ``infer_trades=True``, executions are inferred from depletion of the
@@ -534,7 +535,14 @@ class ReplaySimulator(Simulator):
             )
         counts = np.bincount(np.asarray(trades["row"], dtype=np.int64), minlength=book.n_rows)
         self.trade_ptr = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
-        self.trade_ticks = np.round(np.asarray(trades["price"], dtype=np.float64) / tick)
+        # Execution prices in ticks, kept fractional when off the grid: NASDAQ's hidden midpoint
+        # executions print at half cents (GOOG 2012-06-21 has 50). The kernel only compares
+        # them with our quote's tick (better, equal, worse), so a fractional tick is exact, where
+        # rounding would put a 585.485 sale at 585.48 and fill a bid there that it never met.
+        # Within 1e-6 tick of the grid it is floating-point noise and snaps to the grid.
+        exact = np.asarray(trades["price"], dtype=np.float64) / tick
+        nearest = np.round(exact)
+        self.trade_ticks = np.where(np.abs(exact - nearest) <= 1e-6, nearest, exact)
         self.trade_size = np.asarray(trades["size"], dtype=np.float64)
         self.trade_side = np.asarray(trades["side"], dtype=np.float64)
 
