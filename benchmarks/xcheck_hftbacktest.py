@@ -102,8 +102,8 @@ class Result:
     fees: float = 0.0
     final_mid: float = math.nan
     rejected: int = 0  # post-only orders expired on arrival (they would have crossed)
-    #: (step, side +1 bid / -1 ask, price, qty) of every fill
-    fills: list[tuple[int, int, float, float]] = field(default_factory=list, repr=False)
+    #: (step, side +1 bid / -1 ask, price, qty, time in s: hftbacktest's exch_ts, else NaN)
+    fills: list[tuple[int, int, float, float, float]] = field(default_factory=list, repr=False)
 
     @property
     def position(self) -> float:
@@ -113,7 +113,9 @@ class Result:
     def pnl(self) -> float:
         return self.cash - self.fees + self.position * self.final_mid
 
-    def add_fill(self, step: int, side: int, price: float, qty: float, fee: float) -> None:
+    def add_fill(
+        self, step: int, side: int, price: float, qty: float, fee: float, t: float = math.nan
+    ) -> None:
         if side > 0:
             self.bid_fills += 1
             self.bid_qty += qty
@@ -123,7 +125,7 @@ class Result:
             self.ask_qty += qty
             self.cash += qty * price
         self.fees += fee
-        self.fills.append((step, side, price, qty))
+        self.fills.append((step, side, price, qty, t))
 
 
 # ---- adapters: a setting as mm_env config overrides, or None where the id cannot express it ---
@@ -290,7 +292,8 @@ def run_hftbacktest(
             if left < seen - 1e-12:
                 fill = round((seen - left) * qty / order_qty, 6)  # in lots of the policy
                 px = float(o.exec_price) if o.exec_price_tick != 0 else price
-                res.add_fill(g, side, px, fill, maker * px * fill)
+                t_fill = int(o.exch_timestamp) / 1e9
+                res.add_fill(g, side, px, fill, maker * px * fill, t_fill)
                 leaves[oid] = (side, price, left)
             status = int(o.status)
             if status == 2:  # EXPIRED: a post-only order that would have crossed on arrival
@@ -361,9 +364,32 @@ def fill_differences(
     ours: Result, theirs: Result
 ) -> tuple[list[tuple[int, int]], list[tuple[int, int]]]:
     """(step, side) filled in mm_env only, and in hftbacktest only."""
-    a = {(s, side) for s, side, _, _ in ours.fills}
-    b = {(s, side) for s, side, _, _ in theirs.fills}
+    a = {(f[0], f[1]) for f in ours.fills}
+    b = {(f[0], f[1]) for f in theirs.fills}
     return sorted(a - b), sorted(b - a)
+
+
+def classify(book: Any, side: int, price: float, t: float) -> str:
+    """Why hftbacktest filled a quote at time ``t`` (seconds): ``"crossed"`` when the recorded
+    book at ``t`` has the other side at or through our price (an order arrived there after our
+    level emptied without an execution reaching us), ``"trade"`` when an execution at ``t``
+    met our price, else ``"other"``."""
+    import numpy as np
+
+    k = int(np.searchsorted(book.time, t, side="right")) - 1
+    eps = 1e-9
+    if side < 0 and book.bid_prices[k, 0] >= price - eps:
+        return "crossed"
+    if side > 0 and book.ask_prices[k, 0] <= price + eps:
+        return "crossed"
+    rows = np.flatnonzero(book.time[book.trade_row] == t)
+    for j in rows:
+        p, aggressor = book.trade_price[j], book.trade_side[j]
+        if side < 0 and aggressor > 0 and p >= price - eps:
+            return "trade"
+        if side > 0 and aggressor < 0 and p <= price + eps:
+            return "trade"
+    return "other"
 
 
 def markdown(rows: list[list[str]], header: list[str]) -> str:
@@ -412,6 +438,18 @@ def main(argv: list[str] | None = None) -> None:
             if ours is not None and args.diffs:
                 only_ours, only_theirs = fill_differences(ours, theirs)
                 t_start = float(book.time[0])
+                fills = {(f[0], f[1]): f for f in theirs.fills}
+                kinds: dict[str, int] = {}
+                for step_side in only_theirs:
+                    f = fills[step_side]
+                    kind = classify(book, f[1], f[2], f[4])
+                    kinds[kind] = kinds.get(kind, 0) + 1
+                    if kinds[kind] <= 2:
+                        notes.append(
+                            f"{name}/{sname}: hftbacktest-only {kind} fill, step {f[0]}, "
+                            f"{'bid' if f[1] > 0 else 'ask'} {f[2]:.2f} at t={f[4]:.9f}"
+                        )
+                notes.append(f"{name}/{sname}: hftbacktest-only fills by cause: {kinds}")
                 for label, diffs in (("mm_env only", only_ours), ("hftbacktest only", only_theirs)):
                     ex = ", ".join(
                         f"step {g} ({'bid' if side > 0 else 'ask'}, t={t_start + g:.0f}-"
