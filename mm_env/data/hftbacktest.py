@@ -28,7 +28,10 @@ Modes of :func:`to_hftbacktest`:
   Orders resting before the file begins have no ids in it. They are represented by stand-in
   orders (ids from :data:`SYNTHETIC_ID_BASE` up): one per level of the first row, and one
   whenever a row shows more size at a price than the known orders there (a level that comes
-  into the recorded depth from beyond it). A message about an unknown order id takes its size
+  into the recorded depth from beyond it). LOBSTER's files of N levels carry only the messages
+  that touch the first N, so an order beyond them can change or go without a message: where
+  a row covers a price it is the truth (size we hold too much of comes off the stand-ins, then
+  off the newest orders there). A message about an unknown order id takes its size
   off the stand-ins at its price, oldest first. Every row's recorded levels are thus reproduced
   exactly (a test replays the events), but the stand-ins that join later are placed behind the
   orders already known at their price, where the exchange had them ahead: a queue behind such a
