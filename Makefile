@@ -20,7 +20,7 @@ PYENV_ROOT ?= $(shell pyenv root 2>/dev/null || echo $(HOME)/.pyenv)
 PYTHON_OLDEST ?= $(firstword $(wildcard $(PYENV_ROOT)/versions/3.10*/bin/python3.10 \
 	/usr/local/bin/python3.10 /usr/bin/python3.10))
 
-.PHONY: install demo test test-slow test-oldest test-env-only bench lint clean
+.PHONY: install demo test test-slow test-oldest test-env-only test-xcheck bench lint clean
 
 install: $(STAMP)
 
@@ -64,6 +64,22 @@ test-env-only: $(ENV_STAMP)
 	$(ENV_PY) --version
 	NUMBA_CACHE_DIR=$(CURDIR)/$(ENV_VENV)/numba-cache $(ENV_PY) -m pytest -q -p no:cacheprovider
 
+# The fill-for-fill check against hftbacktest, in a venv of its own (hftbacktest 2.4.4 needs
+# numpy < 2.3; the main venv tests the newest numpy).
+XC_VENV := .venv-xcheck
+XC_PY := $(XC_VENV)/bin/python
+XC_STAMP := $(XC_VENV)/.installed
+
+$(XC_STAMP): pyproject.toml constraints.txt
+	test -x $(XC_PY) || $(PYTHON) -m venv $(XC_VENV)
+	$(XC_PY) -m pip install --quiet --upgrade pip
+	$(XC_PY) -m pip install --quiet -c constraints.txt -e '.[dev,xcheck]'
+	touch $(XC_STAMP)
+
+test-xcheck: $(XC_STAMP)
+	NUMBA_CACHE_DIR=$(CURDIR)/$(XC_VENV)/numba-cache $(XC_PY) -m pytest -q -p no:cacheprovider \
+		-m 'slow or not slow' tests/test_xcheck_hftbacktest.py
+
 bench: $(STAMP)
 	$(PY) benchmarks/bench_env.py
 	$(PY) benchmarks/bench_vector.py
@@ -76,4 +92,4 @@ lint: $(STAMP)
 	$(PY) -m mypy mm_env baselines train benchmarks
 
 clean:
-	rm -rf $(VENV) $(OLD_VENV) $(ENV_VENV) reports .pytest_cache
+	rm -rf $(VENV) $(OLD_VENV) $(ENV_VENV) $(XC_VENV) reports .pytest_cache
