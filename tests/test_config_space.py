@@ -34,7 +34,7 @@ from mm_env import (
 )
 from mm_env.config import MarketConfig
 from mm_env.env import MarketMakingEnv
-from tests.conftest import AAPL_SAMPLE, data_dir
+from tests.conftest import AAPL_SAMPLE, data_dir, needs_pandas
 
 SETTINGS = settings(
     max_examples=150,
@@ -183,6 +183,7 @@ def test_every_accepted_config_runs_finite(scenario: str) -> None:
     check()
 
 
+@needs_pandas
 def test_every_accepted_replay_config_runs_finite() -> None:
     path = data_dir() / AAPL_SAMPLE
     if not path.is_dir():
