@@ -52,3 +52,17 @@ def env_kwargs(env_id: str) -> dict[str, object]:
     if not path.is_dir():
         pytest.skip(f"AAPL LOBSTER sample not found at {path} (set MM_ENV_DATA)")
     return {"data": str(path), "step_seconds": 0.02}
+
+
+@pytest.fixture(scope="module")
+def local_ray():
+    """A local Ray of 2 CPUs for a test module (the commands reuse an initialised Ray instead
+    of starting their own), shut down after it: no raylet outlives the module."""
+    ray = pytest.importorskip("ray", reason="Ray is not installed (pip install 'mm_env[tune]')")
+    if ray.is_initialized():  # pragma: no cover - a leak from elsewhere
+        ray.shutdown()
+    ray.init(num_cpus=2, include_dashboard=False, object_store_memory=256 * 2**20)
+    try:
+        yield ray
+    finally:
+        ray.shutdown()
