@@ -54,10 +54,7 @@ def env_kwargs(env_id: str) -> dict[str, object]:
     return {"data": str(path), "step_seconds": 0.02}
 
 
-@pytest.fixture(scope="module")
-def local_ray():
-    """A local Ray of 2 CPUs for a test module (the commands reuse an initialised Ray instead
-    of starting their own), shut down after it: no raylet outlives the module."""
+def _local_ray():
     ray = pytest.importorskip("ray", reason="Ray is not installed (pip install 'mm_env[tune]')")
     if ray.is_initialized():  # pragma: no cover - a leak from elsewhere
         ray.shutdown()
@@ -66,3 +63,16 @@ def local_ray():
         yield ray
     finally:
         ray.shutdown()
+
+
+@pytest.fixture(scope="module")
+def local_ray():
+    """A local Ray of 2 CPUs for a test module (the commands reuse an initialised Ray instead
+    of starting their own), shut down after it: no raylet outlives the module."""
+    yield from _local_ray()
+
+
+@pytest.fixture
+def local_ray_for_test():
+    """The same, for one test only (where later tests check that commands start their own)."""
+    yield from _local_ray()

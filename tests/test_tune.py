@@ -204,6 +204,9 @@ def test_tiny_search_end_to_end(tmp_path: Path, capsys) -> None:
     assert best["config"]["fit"]["env_id"] == "mm_env/MarketMaking-v0"
     for png in ("optimization_history.png", "learning_curves.png"):
         assert (out / png).stat().st_size > 2000
+    importances = json.loads((out / "best.json").read_text())["importances"]
+    assert set(importances) <= {"learning_rate", "n_steps", "batch_size", "net_arch", "damping"}
+    assert (out / "param_importances.png").exists() == bool(importances)
     evaluation = tmp_path / "ev"
     argv = ["evaluate", str(out / "best_run"), "--episodes", "2", "--set", "n_steps=50"]
     assert main([*argv, "--out", str(evaluation)]) == 0
@@ -233,7 +236,9 @@ def crash_first_trial(params, base):
 
 
 @pytest.mark.slow
-def test_a_crashing_trial_is_reported_and_the_sweep_goes_on(local_ray, tmp_path: Path) -> None:
+def test_a_crashing_trial_is_reported_and_the_sweep_goes_on(
+    local_ray_for_test, tmp_path: Path
+) -> None:
     from train.tune import TuneArgs, run_tune
 
     args = TuneArgs(

@@ -757,7 +757,14 @@ def param_importances(rows: list[dict[str, Any]], dims: list[Dimension]) -> dict
     evaluator: Any
     if _missing("sklearn"):
         quantile = min(0.5, max(0.1, 2 / len(scored)))
-        evaluator = optuna.importance.PedAnovaImportanceEvaluator(target_quantile=quantile)
+        cls = optuna.importance.PedAnovaImportanceEvaluator
+        # the top quantile is baseline_quantile in Optuna 3.6, target_quantile in Optuna 5
+        name = next(
+            n
+            for n in ("target_quantile", "baseline_quantile")
+            if n in inspect.signature(cls.__init__).parameters
+        )
+        evaluator = cls(**{name: quantile})
     else:
         evaluator = optuna.importance.FanovaImportanceEvaluator(seed=0)
     try:
