@@ -4,7 +4,10 @@ both give the same numbers.
 Repeats are interleaved (serial, Ray, serial, Ray, ...) so that a load change on a shared
 machine hits both alike; the median and the range over repeats are printed. "Ray, cold" is
 what a command costs: starting a local Ray (``ray.init``), its workers importing mm_env, the
-grid, ``ray.shutdown``. "Ray, warm" runs the grid on a Ray already up (a notebook, a cluster).
+grid, ``ray.shutdown``. "Ray, warm" runs the grid on a Ray already up, its workers started (a
+notebook, a cluster). At 256 episodes and more a cell's kernel is itself multi-threaded
+(numba, PARALLEL_MIN_ROWS), so the serial path already uses every core; Ray's tasks get one
+thread each.
 
     python benchmarks/bench_sensitivity.py [--repeats 5] [--episodes 64] [--cpus 2]
 """
@@ -64,7 +67,9 @@ def main() -> None:
         t, cold = timed(lambda: sensitivity(*grid, workers=args.cpus, progress=False))
         cold_t.append(t)
         with ray_session(num_cpus=args.cpus):
-            sensitivity(*grid[:2], [0.0], [0.0], EVAL_SEED_BASE, 2, progress=False)  # workers up
+            # every worker started, with mm_env imported and its kernels loaded
+            spin_up = [float(k) for k in range(4 * args.cpus)]
+            sensitivity(*grid[:2], spin_up, [0.0], EVAL_SEED_BASE, 2, progress=False)
             t, warm = timed(lambda: sensitivity(*grid, progress=False))
         warm_t.append(t)
         for s in (serial, cold, warm):

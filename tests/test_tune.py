@@ -308,3 +308,42 @@ def test_sensitivity_command_on_its_own_local_ray(tmp_path: Path) -> None:
     ray_csv = (tmp_path / "ray" / "sensitivity.csv").read_text()
     assert ray_csv == (tmp_path / "serial" / "sensitivity.csv").read_text()
     assert len(ray_csv.splitlines()) == 7
+
+
+HEAD = """
+import sys, ray
+ray.init(num_cpus=2, include_dashboard=False, object_store_memory=256 * 2**20)
+print(ray.get_runtime_context().gcs_address, flush=True)
+sys.stdin.read()  # until the test closes our stdin
+ray.shutdown()
+"""
+
+
+@pytest.mark.slow
+def test_commands_join_a_running_cluster_with_address(tmp_path: Path, capsys) -> None:
+    """A one-node Ray cluster on loopback, started by another process (as ``ray start --head``
+    would): ``sensitivity`` and ``tune`` join it with ``--address`` (the command line of a real
+    cluster), give the serial numbers, and leave it running."""
+    head = subprocess.Popen(
+        [sys.executable, "-c", HEAD], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+    )
+    try:
+        # host:port of the head's GCS, reached on loopback (the GCS listens on every interface)
+        port = head.stdout.readline().strip().rpartition(":")[2]
+        assert port.isdigit(), port
+        address = f"127.0.0.1:{port}"
+        argv = ["sensitivity", "--kappas", "0,1", "--phis", "0,0.01", "--episodes", "3"]
+        argv += ["--set", "n_steps=60"]
+        assert main([*argv, "--out", str(tmp_path / "ray"), "--address", address]) == 0
+        assert main([*argv, "--out", str(tmp_path / "serial"), "--workers", "1"]) == 0
+        csv_text = (tmp_path / "ray" / "sensitivity.csv").read_text()
+        assert csv_text == (tmp_path / "serial" / "sensitivity.csv").read_text()
+        out = tmp_path / "tune"
+        tiny = [*TINY, "--timesteps", "1024", "--grace-period", "1", "--trials", "2"]
+        space = ["--space", "learning_rate=loguniform:1e-4:1e-3"]
+        assert main(["tune", *tiny, *space, "--out", str(out), "--address", address]) == 0
+        assert len(_rows(out)) == 2
+        assert head.poll() is None  # the cluster is still up: the commands only disconnected
+    finally:
+        head.stdin.close()
+        head.wait(timeout=60)

@@ -101,6 +101,7 @@ def ray_session(address: str | None = None, num_cpus: int | None = None) -> Iter
         yield ray
         return
     if address is not None:
+        _use_cluster_token()
         try:
             ray.init(address=address, logging_level=logging.WARNING)
         except (ConnectionError, RuntimeError) as exc:
@@ -116,6 +117,28 @@ def ray_session(address: str | None = None, num_cpus: int | None = None) -> Iter
         yield ray
     finally:
         ray.shutdown()
+
+
+def _use_cluster_token() -> None:
+    """Recent Ray (2.5x) protects a cluster with a token (``ray start --head`` writes
+    ``~/.ray/auth_token``), but a driver joining with ``ray.init(address=...)`` sends it only
+    with RAY_AUTH_MODE=token; set that, as ``ray start`` does, when a token is at hand and the
+    mode is not chosen already (a token-mode driver also joins a cluster without tokens)."""
+    from pathlib import Path
+
+    if "RAY_AUTH_MODE" in os.environ:
+        return
+    path = Path(os.environ.get("RAY_AUTH_TOKEN_PATH", Path.home() / ".ray" / "auth_token"))
+    if not (os.environ.get("RAY_AUTH_TOKEN") or path.is_file()):
+        return
+    try:  # Ray's own switch (private): sets the mode and refreshes Ray's cached config
+        from ray._private.authentication.authentication_token_setup import (
+            maybe_enable_token_auth_if_token_available,
+        )
+    except ImportError:  # a Ray without tokens: the variable is harmless
+        os.environ["RAY_AUTH_MODE"] = "token"
+    else:
+        maybe_enable_token_auth_if_token_available(warn_if_disabled=False)
 
 
 def _run_piece(fn: Callable[[Any], Any], item: Any, threads: int) -> Any:

@@ -757,7 +757,7 @@ def param_importances(rows: list[dict[str, Any]], dims: list[Dimension]) -> dict
     evaluator: Any
     if _missing("sklearn"):
         quantile = min(0.5, max(0.1, 2 / len(scored)))
-        cls = optuna.importance.PedAnovaImportanceEvaluator
+        cls: Any = optuna.importance.PedAnovaImportanceEvaluator
         # the top quantile is baseline_quantile in Optuna 3.6, target_quantile in Optuna 5
         name = next(
             n
