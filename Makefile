@@ -16,18 +16,23 @@ OLD_STAMP := $(OLD_VENV)/.installed
 ENV_VENV := .venv-env-only
 ENV_PY := $(ENV_VENV)/bin/python
 ENV_STAMP := $(ENV_VENV)/.installed
+# RLlib (the rllib extra) pins gymnasium below the main venv's, so it gets a venv of its own,
+# sharing the in-tree numba cache (its numba is the main venv's: the same pins).
+RLLIB_VENV := .venv-rllib
+RLLIB_PY := $(RLLIB_VENV)/bin/python
+RLLIB_STAMP := $(RLLIB_VENV)/.installed
 PYENV_ROOT ?= $(shell pyenv root 2>/dev/null || echo $(HOME)/.pyenv)
 PYTHON_OLDEST ?= $(firstword $(wildcard $(PYENV_ROOT)/versions/3.10*/bin/python3.10 \
 	/usr/local/bin/python3.10 /usr/bin/python3.10))
 
-.PHONY: install demo test test-slow test-oldest test-env-only test-xcheck bench lint clean
+.PHONY: install demo test test-slow test-oldest test-env-only test-xcheck test-rllib bench lint clean
 
 install: $(STAMP)
 
 $(STAMP): pyproject.toml constraints.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PIP) install --quiet --upgrade pip
-	$(PIP) install --quiet -c constraints.txt -e '.[train,dev,lint]'
+	$(PIP) install --quiet -c constraints.txt -e '.[train,dev,lint,tune]'
 	$(PY) -m mm_env.warmup
 	touch $(STAMP)
 
@@ -43,12 +48,12 @@ test-slow: $(STAMP)
 $(OLD_STAMP): pyproject.toml constraints-oldest.txt
 	test -x $(OLD_PY) || $(PYTHON) -m venv $(OLD_VENV)
 	$(OLD_PY) -m pip install --quiet --upgrade pip
-	$(OLD_PY) -m pip install --quiet -c constraints-oldest.txt -e '.[train,dev]'
+	$(OLD_PY) -m pip install --quiet -c constraints-oldest.txt -e '.[train,dev,tune]'
 	touch $(OLD_STAMP)
 
 # The fast suite under the floors of every dependency range in pyproject.toml.
 test-oldest: $(OLD_STAMP)
-	$(OLD_PY) -m pip freeze --exclude-editable | grep -iE '^(numpy|numba|gymnasium|pandas|pyarrow|stable.baselines3|scipy)=='
+	$(OLD_PY) -m pip freeze --exclude-editable | grep -iE '^(numpy|numba|gymnasium|pandas|pyarrow|stable.baselines3|scipy|ray|optuna)=='
 	NUMBA_CACHE_DIR=$(CURDIR)/$(OLD_VENV)/numba-cache $(OLD_PY) -m pytest -q -p no:cacheprovider
 
 $(ENV_STAMP): pyproject.toml
@@ -80,11 +85,23 @@ test-xcheck: $(XC_STAMP)
 	NUMBA_CACHE_DIR=$(CURDIR)/$(XC_VENV)/numba-cache $(XC_PY) -m pytest -q -p no:cacheprovider \
 		-m 'slow or not slow' tests/test_xcheck_hftbacktest.py
 
+$(RLLIB_STAMP): pyproject.toml constraints.txt
+	test -x $(RLLIB_PY) || $(PYTHON) -m venv $(RLLIB_VENV)
+	$(RLLIB_PY) -m pip install --quiet --upgrade pip
+	$(RLLIB_PY) -m pip install --quiet -c constraints.txt -e '.[rllib,dev]'
+	touch $(RLLIB_STAMP)
+
+# RLlib's PPO on the registered envs (tests/test_rllib.py, slow-marked smoke tests).
+test-rllib: $(RLLIB_STAMP)
+	$(RLLIB_PY) -m pip freeze --exclude-editable | grep -iE '^(gymnasium|numpy|ray|torch)=='
+	$(RLLIB_PY) -m pytest -q -p no:cacheprovider -m slow tests/test_rllib.py
+
 bench: $(STAMP)
 	$(PY) benchmarks/bench_env.py
 	$(PY) benchmarks/bench_vector.py
 	$(PY) benchmarks/bench_replay.py
 	$(PY) benchmarks/bench_ppo.py
+	$(PY) benchmarks/bench_sensitivity.py
 
 lint: $(STAMP)
 	$(PY) -m ruff check mm_env baselines train tests benchmarks
@@ -92,4 +109,4 @@ lint: $(STAMP)
 	$(PY) -m mypy mm_env baselines train benchmarks
 
 clean:
-	rm -rf $(VENV) $(OLD_VENV) $(ENV_VENV) $(XC_VENV) reports .pytest_cache
+	rm -rf $(VENV) $(OLD_VENV) $(ENV_VENV) $(XC_VENV) $(RLLIB_VENV) reports .pytest_cache

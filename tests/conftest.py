@@ -7,6 +7,11 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 
+# Every Ray the tests start (in-process, a test's "head" subprocess, their workers) binds to
+# loopback: Ray otherwise advertises the address of the machine's outward interface. Ray reads
+# this once, when it is first imported, so it is set before any test imports it.
+os.environ.setdefault("RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER", "0")
+
 
 def _missing(module: str, extra: str) -> pytest.MarkDecorator:
     """Skip where ``module`` is not installed (the env-only install), naming the extra."""
@@ -57,3 +62,27 @@ def env_kwargs(env_id: str) -> dict[str, object]:
     if not path.is_dir():
         pytest.skip(f"AAPL LOBSTER sample not found at {path} (set MM_ENV_DATA)")
     return {"data": str(path), "step_seconds": 0.02}
+
+
+def _local_ray():
+    ray = pytest.importorskip("ray", reason="Ray is not installed (pip install 'mm_env[tune]')")
+    if ray.is_initialized():  # pragma: no cover - a leak from elsewhere
+        ray.shutdown()
+    ray.init(num_cpus=2, include_dashboard=False, object_store_memory=256 * 2**20)
+    try:
+        yield ray
+    finally:
+        ray.shutdown()
+
+
+@pytest.fixture(scope="module")
+def local_ray():
+    """A local Ray of 2 CPUs for a test module (the commands reuse an initialised Ray instead
+    of starting their own), shut down after it: no raylet outlives the module."""
+    yield from _local_ray()
+
+
+@pytest.fixture
+def local_ray_for_test():
+    """The same, for one test only (where later tests check that commands start their own)."""
+    yield from _local_ray()

@@ -15,7 +15,16 @@ from mm_env import _jit_cache
 ROOT = Path(__file__).resolve().parents[1]
 
 #: what ``import mm_env`` and every non-replay id must work without
-OPTIONAL = ("pandas", "pyarrow", "scipy", "torch", "stable_baselines3", "matplotlib")
+OPTIONAL = (
+    "pandas",
+    "pyarrow",
+    "scipy",
+    "torch",
+    "stable_baselines3",
+    "matplotlib",
+    "ray",
+    "optuna",
+)
 
 
 def run_python(code: str) -> subprocess.CompletedProcess[str]:
@@ -30,10 +39,10 @@ def run_python(code: str) -> subprocess.CompletedProcess[str]:
 
 
 def test_env_only_install_imports_and_steps_every_synthetic_id() -> None:
-    """With pandas, pyarrow, scipy, torch, stable-baselines3 and matplotlib made impossible to
-    import, ``import mm_env`` works, and every id but Replay-v0 makes, resets and steps, as a
-    single env and as the native vector env; the data package's numpy-only parts import, and a
-    loader says which extra it needs."""
+    """With pandas, pyarrow, scipy, torch, stable-baselines3, matplotlib, Ray and Optuna made
+    impossible to import, ``import mm_env`` works, and every id but Replay-v0 makes, resets and
+    steps, as a single env and as the native vector env; the data package's numpy-only parts
+    import, and a loader says which extra it needs."""
     code = f"""
         import sys
         from importlib.abc import MetaPathFinder

@@ -5,6 +5,10 @@ A learned policy trained with several seeds is one row whose per-episode value i
 its seeds' models (the question is the algorithm, not one lucky seed); each model also gets
 its own row. The baselines: the notebook's rule (κ = 0.6, φ = 0.01), the κ/φ rule tuned by a
 grid search on a training stream only, and a fixed symmetric spread of one market spread.
+
+The evaluations (one batch per model and per baseline, one per cell of the tuning grid) are
+independent pieces: Ray tasks when Ray is installed (``workers=1``: one after the other). Each
+is seeded, so the numbers do not depend on where it ran.
 """
 
 from __future__ import annotations
@@ -29,6 +33,7 @@ from train.common import (
     versions,
 )
 from train.evaluate import BatchResult, load_model, run_batch
+from train.parallel import fan_out
 from train.stats import bootstrap_ci, paired_test
 
 METRICS = (
@@ -42,6 +47,7 @@ METRICS = (
 )
 TESTED = ("final_pnl", "sharpe")
 NOTEBOOK_RULE = "notebook rule (κ=0.6, φ=0.01)"
+SYMMETRIC = "symmetric (1 spread)"
 KAPPA_GRID = (-1.0, -0.6, -0.3, 0.0, 0.3, 0.6, 1.0)
 PHI_GRID = (0.0, 0.002, 0.005, 0.01, 0.02)
 
@@ -72,6 +78,58 @@ class Comparison:
         return out
 
 
+@dataclass(frozen=True)
+class EvalJob:
+    """One batch of evaluation episodes: a saved model (``policy`` = its path), the κ/φ rule
+    (``policy`` = "skew", ``params`` = (κ, φ)) or the symmetric quote (``params`` = (width,))."""
+
+    policy: str
+    env_id: str
+    overrides: dict[str, Any]
+    seed: int
+    n_episodes: int
+    name: str = "policy"
+    params: tuple[float, ...] = ()
+    keep_series: bool = True
+
+
+def run_job(job: EvalJob) -> BatchResult:
+    """Run one :class:`EvalJob` (in this process or as a Ray task)."""
+    config = make_config(job.env_id, job.overrides)
+    policy: Any
+    if job.policy == "skew":
+        policy = SkewBaseline(config, *job.params)
+    elif job.policy == "symmetric":
+        policy = SymmetricBaseline(config, *job.params)
+    else:
+        _, policy = load_model(job.policy, job.env_id, config)
+    return run_batch(
+        policy, job.env_id, job.overrides, job.seed, job.n_episodes, job.name, job.keep_series
+    )
+
+
+def _grid_jobs(
+    env_id: str, overrides: dict[str, Any], seed: int, n_episodes: int, kappas, phis
+) -> list[EvalJob]:
+    if seed >= EVAL_SEED_BASE:
+        raise CliError(f"the tuning seed must be a training seed (< {EVAL_SEED_BASE}), got {seed}")
+    return [
+        EvalJob("skew", env_id, overrides, seed, n_episodes, params=(k, p), keep_series=False)
+        for k in kappas
+        for p in phis
+    ]
+
+
+def _best_cell(jobs: list[EvalJob], results: list[BatchResult]) -> tuple[float, float, float]:
+    """The first cell (grid order) of highest mean final PnL: (κ, φ, mean PnL)."""
+    best = (math.nan, math.nan, -math.inf)
+    for job, res in zip(jobs, results):
+        mean = float(res.column("final_pnl").mean())
+        if mean > best[2]:
+            best = (job.params[0], job.params[1], mean)
+    return best
+
+
 def tune_skew_rule(
     env_id: str,
     overrides: dict[str, Any],
@@ -79,21 +137,12 @@ def tune_skew_rule(
     n_episodes: int,
     kappas=KAPPA_GRID,
     phis=PHI_GRID,
+    workers: int | None = 1,
 ) -> tuple[float, float, float]:
     """Grid search of (κ, φ) by mean final PnL on a training stream; returns (κ, φ, mean PnL)."""
-    if seed >= EVAL_SEED_BASE:
-        raise CliError(f"the tuning seed must be a training seed (< {EVAL_SEED_BASE}), got {seed}")
-    config = make_config(env_id, overrides)
-    best = (math.nan, math.nan, -math.inf)
-    for k in kappas:
-        for p in phis:
-            res = run_batch(
-                SkewBaseline(config, k, p), env_id, overrides, seed, n_episodes, keep_series=False
-            )
-            mean = float(res.column("final_pnl").mean())
-            if mean > best[2]:
-                best = (k, p, mean)
-    return best
+    make_config(env_id, overrides)
+    jobs = _grid_jobs(env_id, overrides, seed, n_episodes, kappas, phis)
+    return _best_cell(jobs, fan_out(run_job, jobs, workers=workers))
 
 
 def compare(
@@ -105,7 +154,12 @@ def compare(
     tune_seed: int = 12345,
     tune_episodes: int = 32,
     progress: bool = False,
+    workers: int | None = None,
+    address: str | None = None,
 ) -> Comparison:
+    """Every model and baseline on the same ``n_episodes`` evaluation episodes. The pieces run
+    as Ray tasks unless ``workers=1`` (or Ray is not installed); ``workers`` caps the CPUs of a
+    local Ray, ``address`` joins a running cluster."""
     overrides = dict(overrides or {})
     check_env_id(env_id)
     if n_episodes < 2:
@@ -118,27 +172,46 @@ def compare(
         comp.rows[name] = {m: res.column(m) for m in METRICS}
         comp.batches[name] = res
 
+    # every model is loaded (and checked against the env) here first: bad input fails fast
+    labels: list[str] = []
+    for path in models:
+        label, _ = load_model(path, env_id, config)
+        if label in labels:  # two runs with the same algorithm and seed
+            label = f"{label} ({Path(path).name})"
+        labels.append(label)
+    model_jobs = [
+        EvalJob(str(path), env_id, overrides, seed, n_episodes, label)
+        for path, label in zip(models, labels)
+    ]
+    grid_jobs = _grid_jobs(env_id, overrides, tune_seed, tune_episodes, KAPPA_GRID, PHI_GRID)
+    fixed = [
+        EvalJob("skew", env_id, overrides, seed, n_episodes, NOTEBOOK_RULE, (0.6, 0.01)),
+        EvalJob("symmetric", env_id, overrides, seed, n_episodes, SYMMETRIC, (1.0,)),
+    ]
+    jobs = [*model_jobs, *grid_jobs, *fixed]
+    # the tuned rule's batch needs the grid's answer: a second (one-piece) round, run here
+    results = fan_out(
+        run_job, jobs, workers=workers, address=address, progress=progress, desc="compare"
+    )
+    model_results = results[: len(model_jobs)]
+    grid_results = results[len(model_jobs) : len(model_jobs) + len(grid_jobs)]
+    notebook_result, symmetric_result = results[len(model_jobs) + len(grid_jobs) :]
+
     # learned policies, grouped by algorithm
     groups: dict[str, list[BatchResult]] = {}
-    for path in models:
-        label, model = load_model(path, env_id, config)
-        if label in comp.rows:  # two runs with the same algorithm and seed
-            label = f"{label} ({Path(path).name})"
-        res = run_batch(model, env_id, overrides, seed, n_episodes, label)
+    for label, res in zip(labels, model_results):
         add(label, res)
         groups.setdefault(label.split(":")[0], []).append(res)
-    for algo, results in groups.items():
-        name = f"{algo.upper()} ({len(results)} seed{'s' if len(results) > 1 else ''})"
+    for algo, group in groups.items():
+        name = f"{algo.upper()} ({len(group)} seed{'s' if len(group) > 1 else ''})"
         with warnings.catch_warnings():  # an all-NaN column (no fills at all) stays NaN
             warnings.simplefilter("ignore", RuntimeWarning)
-            comp.rows[name] = {
-                m: np.nanmean([r.column(m) for r in results], axis=0) for m in METRICS
-            }
-        best = max(results, key=lambda r: float(r.column("final_pnl").mean()))
+            comp.rows[name] = {m: np.nanmean([r.column(m) for r in group], axis=0) for m in METRICS}
+        best = max(group, key=lambda r: float(r.column("final_pnl").mean()))
         comp.batches[name] = best
         comp.learned.append(name)
     # baselines
-    k, p, tuned_pnl = tune_skew_rule(env_id, overrides, tune_seed, tune_episodes)
+    k, p, tuned_pnl = _best_cell(grid_jobs, grid_results)
     comp.tuned = {
         "kappa": k,
         "phi": p,
@@ -146,12 +219,14 @@ def compare(
         "tune_seed": tune_seed,
         "tune_episodes": tune_episodes,
     }
-    for name, policy in (
-        (NOTEBOOK_RULE, SkewBaseline(config, 0.6, 0.01)),
-        (f"tuned rule (κ={k:g}, φ={p:g})", SkewBaseline(config, k, p)),
-        ("symmetric (1 spread)", SymmetricBaseline(config, 1.0)),
+    tuned_name = f"tuned rule (κ={k:g}, φ={p:g})"
+    tuned_result = run_job(EvalJob("skew", env_id, overrides, seed, n_episodes, tuned_name, (k, p)))
+    for name, res in (
+        (NOTEBOOK_RULE, notebook_result),
+        (tuned_name, tuned_result),
+        (SYMMETRIC, symmetric_result),
     ):
-        add(name, run_batch(policy, env_id, overrides, seed, n_episodes, name))
+        add(name, res)
         comp.baselines.append(name)
     for learned in comp.learned:
         for base in comp.baselines:

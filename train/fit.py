@@ -136,9 +136,16 @@ def _run_dir(cfg: FitConfig) -> Path:
     return Path(cfg.run_root) / f"{scenario}__{cfg.algo}__{cfg.seed}__{stamp}"
 
 
-def fit(cfg: FitConfig, resume: Path | None = None, total_timesteps: int | None = None) -> Path:
+def fit(
+    cfg: FitConfig,
+    resume: Path | None = None,
+    total_timesteps: int | None = None,
+    after_eval: Any = None,
+) -> Path:
     """Train a new run, or continue ``resume`` from its latest checkpoint (up to its saved
-    total, or ``total_timesteps`` when given); returns the run directory."""
+    total, or ``total_timesteps`` when given); returns the run directory. ``after_eval``, an
+    SB3 callback, runs after each periodic evaluation (its ``parent`` is the EvalCallback, with
+    ``last_mean_reward``); returning False stops training (``tune`` reports to Ray Tune there)."""
     import inspect
 
     import numpy as np
@@ -248,6 +255,7 @@ def fit(cfg: FitConfig, resume: Path | None = None, total_timesteps: int | None 
         log_path=str(run_dir / "eval"),
         deterministic=True,
         verbose=0,
+        callback_after_eval=after_eval,
     )
     history = run_dir / "eval" / "evaluations.npz"
     if resume is not None and history.exists():  # keep the best so far and the history
@@ -275,6 +283,39 @@ def fit(cfg: FitConfig, resume: Path | None = None, total_timesteps: int | None 
     train_env.save(str(run_dir / "vecnormalize.pkl"))
     (run_dir / "DONE").write_text(f"{model.num_timesteps}\n")
     return run_dir
+
+
+def _fit_one(cfg: FitConfig) -> Path:
+    """One seed of :func:`fit_seeds` (module level: it runs as a Ray task)."""
+    return fit(cfg)
+
+
+def fit_seeds(
+    cfg: FitConfig,
+    seeds: list[int],
+    workers: int | None = None,
+    cpus_per_run: int = 1,
+    address: str | None = None,
+) -> list[Path]:
+    """``fit`` once per seed, each run a Ray task of ``cpus_per_run`` CPUs (torch and numba get
+    that many threads) unless ``workers=1`` or Ray is not installed; the serial path gives each
+    run the same thread count, so both paths train the same models. Returns the run
+    directories in the order of ``seeds``."""
+    from dataclasses import replace
+
+    from train.parallel import fan_out, limit_threads, use_ray
+
+    if cpus_per_run < 1:
+        raise CliError(f"--cpus-per-run must be at least 1 (got {cpus_per_run})")
+    for seed in seeds:
+        check_training_seed(seed)
+    check_env_id(cfg.env_id)
+    make_config(cfg.env_id, cfg.overrides)
+    check_reward(cfg)
+    configs = [replace(cfg, seed=seed, progress_bar=False) for seed in seeds]
+    if not use_ray(workers, address):
+        limit_threads(cpus_per_run)
+    return fan_out(_fit_one, configs, workers=workers, cpus_per_task=cpus_per_run, address=address)
 
 
 def _latest_checkpoint(run_dir: Path) -> tuple[Path, Path, Path, int]:

@@ -64,8 +64,10 @@ def write_report(
     sens: Sensitivity | None = None,
     notes: str = "",
     header: dict[str, Any] | None = None,
+    tune_dir: Path | None = None,
 ) -> Path:
-    """Write ``report.md`` and its figures under ``out``; returns the report's path."""
+    """Write ``report.md`` and its figures under ``out``; returns the report's path. With
+    ``tune_dir`` (a finished ``tune`` directory), a section on the search is added."""
     out.mkdir(parents=True, exist_ok=True)
     figures = [_paths_figure(comp, out), _quotes_figure(comp, out), _distribution_figure(comp, out)]
     if sens is not None:
@@ -111,6 +113,10 @@ def write_report(
             "`sensitivity.csv`.",
             "",
         ]
+    if tune_dir is not None:
+        from train.tune import tuning_section
+
+        lines += tuning_section(tune_dir, out)
     path = out / "report.md"
     path.write_text("\n".join(lines) + "\n")
     return path

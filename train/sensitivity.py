@@ -1,14 +1,14 @@
 """``sensitivity``: the notebook's section 9, generalised to a κ × φ grid over many episodes.
 
-Each grid cell runs the κ/φ rule on the same seeded batch of episodes (common random numbers),
-cells in parallel across cores, with a progress bar.
+Each grid cell runs the κ/φ rule on the same seeded batch of episodes (common random numbers).
+The cells are Ray tasks (local Ray on this machine's cores, or a cluster with ``address``) when
+Ray is installed, else, or with ``workers=1``, they run one after the other: the numbers are the
+same either way.
 """
 
 from __future__ import annotations
 
 import csv
-import os
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -17,7 +17,8 @@ import numpy as np
 
 from baselines import SkewBaseline
 from mm_env.metrics import mean_and_se
-from train.common import check_env_id, make_config, pyplot, save_figure
+from train.common import CliError, check_env_id, make_config, pyplot, save_figure
+from train.parallel import fan_out
 
 
 @dataclass
@@ -52,29 +53,20 @@ def sensitivity(
     n_episodes: int,
     workers: int | None = None,
     progress: bool = True,
+    address: str | None = None,
 ) -> Sensitivity:
-    from tqdm import tqdm
-
+    """The grid, cell by cell: on Ray tasks unless ``workers=1`` (or Ray is not installed);
+    ``workers`` caps the CPUs of a local Ray, ``address`` joins a running cluster."""
     check_env_id(env_id)
-    make_config(env_id, overrides)  # validate before spawning workers
+    make_config(env_id, overrides)  # validate before starting any worker
     if not kappas or not phis:
-        from train.common import CliError
-
         raise CliError("the kappa and phi grids must not be empty")
+    if n_episodes < 1:
+        raise CliError(f"--episodes must be at least 1 (got {n_episodes})")
     cells = [(env_id, overrides, k, p, seed, n_episodes) for k in kappas for p in phis]
-    workers = workers or min(os.cpu_count() or 1, len(cells))
-    if workers > 1:
-        with ProcessPoolExecutor(max_workers=workers) as pool:
-            results = list(
-                tqdm(
-                    pool.map(_cell, cells),
-                    total=len(cells),
-                    disable=not progress,
-                    desc="sensitivity",
-                )
-            )
-    else:
-        results = [_cell(c) for c in tqdm(cells, disable=not progress, desc="sensitivity")]
+    results = fan_out(
+        _cell, cells, workers=workers, address=address, progress=progress, desc="sensitivity"
+    )
     arr = np.array(results).reshape(len(kappas), len(phis), 4)
     return Sensitivity(
         list(kappas),
