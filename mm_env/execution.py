@@ -70,7 +70,10 @@ levels ``front`` is unknown (infinite) until its price becomes visible, then the
       is executed (type 4), partly cancelled (2) or deleted (3); an execution of an order behind
       us means the aggressor passed us, so it fills us (up to its size). Hidden executions (5)
       do not touch the visible queue (at our price they fill us only with ``front = 0``: a
-      displayed order has priority over hidden ones); halts (7) change nothing. The loader's
+      displayed order has priority over hidden ones); halts (7) change nothing. LOBSTER's
+      message file of N levels carries only the messages within those N levels: while our
+      price is beyond them (and when we join there), orders come and go unseen, so when it
+      comes back into view ``front = min(front, displayed)`` and the rest is behind us. The loader's
       ``first_row`` (the message row at which each order id first appeared, -1 for orders
       present before the file began) decides ahead/behind: an order is ahead of a part joined
       before row j iff its ``first_row < j``.

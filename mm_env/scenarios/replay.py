@@ -371,7 +371,11 @@ def _replay_step_row(i, state, d, params, ep, actions, lat, depths, obs, truncat
 def _after_depth(state, i, side, shown, k, ep) -> None:
     b = col(side, 0)
     if ep.queue_model == QM_EXACT:
-        if math.isinf(state[i, b + O_FRONT]) and not math.isinf(shown):
+        if math.isinf(shown):
+            # LOBSTER's message file covers the visible levels only: while our price is beyond
+            # them, orders come and go unseen. Back in view: front capped, the rest behind.
+            state[i, b + O_BEHIND] = -1.0
+        elif math.isinf(state[i, b + O_FRONT]):
             # joined beyond the visible levels: from the moment it shows, all of it is ahead
             state[i, b + O_FRONT] = shown
             state[i, b + O_BEHIND] = 0.0
