@@ -342,6 +342,18 @@ def exec_params(config: Any, queue_model: int, queue_n: float) -> ExecParams:
     )
 
 
+def exec_record(ep: ExecParams) -> NDArray[Any]:
+    """:class:`ExecParams` as a one-element structured array, the form the kernels take (numba
+    reads its fields by name, ``ep.tick``; a named tuple argument costs a slow type check on
+    every call from Python)."""
+    kinds = {int: np.int64, bool: np.bool_, float: np.float64}
+    dtype = np.dtype([(k, kinds[type(v)]) for k, v in ep._asdict().items()])
+    rec = np.zeros(1, dtype=dtype)
+    for k, v in ep._asdict().items():
+        rec[k] = v
+    return rec
+
+
 # ---- latency distributions ---------------------------------------------------------------
 def latency_quantiles(field: str, value: Any) -> NDArray[np.float64] | None:
     """A latency spec as a sorted sample whose empirical quantile function maps uniforms to

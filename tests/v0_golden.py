@@ -7,7 +7,8 @@
 from commit 405365b (the last commit before the execution module); ``test_v0_reproduces_golden``
 in ``tests/test_execution.py`` re-runs the same cases and compares. Each case is one episode with
 actions drawn from ``np.random.default_rng(action_seed)`` (uniform on [-1.2, 1.2], so clipping is
-exercised too; ``action_seed < 0``: the constant action (-1, 0), the narrowest quote), the env reset with ``seed``. The digest is SHA-256 over the float64 bytes of
+exercised too; ``action_seed < 0``: the constant action (-1, 0), the narrowest quote), the env
+reset with ``seed``. The digest is SHA-256 over the float64 bytes of
 every step's observation, reward and (bid_fill, ask_fill, inventory, cash, bid_quote,
 ask_quote).
 """
@@ -66,14 +67,46 @@ def cases() -> list[tuple[str, str, int, int, int, dict[str, Any]]]:
         out.append((f"mm_seed{seed}", "mm_env/MarketMaking-v0", seed, 100 + seed, 1000, {}))
     out.append(("mm_order5", "mm_env/MarketMaking-v0", 3, 103, 1000, {"order_size": 5.0}))
     for seed in (0, 1):
-        out.append((f"aapl_event_seed{seed}", "mm_env/Replay-v0", seed, 200 + seed, 300,
-                    {"data": aapl, "order_size": 50.0, "max_inventory": 200.0}))
-    out.append(("aapl_clock", "mm_env/Replay-v0", 0, 210, 1500,
-                {"data": aapl, "step_seconds": 0.02, "order_size": 100.0}))
-    out.append(("fixture_touch", "mm_env/Replay-v0", 0, -1, 150,
-                {"data": "FIXTURE", "n_levels": 5, "order_size": 3.0, "max_inventory": 20.0}))
-    out.append(("fixture_event", "mm_env/Replay-v0", 0, 220, 150,
-                {"data": "FIXTURE", "n_levels": 5, "order_size": 3.0, "max_inventory": 20.0}))
+        out.append(
+            (
+                f"aapl_event_seed{seed}",
+                "mm_env/Replay-v0",
+                seed,
+                200 + seed,
+                300,
+                {"data": aapl, "order_size": 50.0, "max_inventory": 200.0},
+            )
+        )
+    out.append(
+        (
+            "aapl_clock",
+            "mm_env/Replay-v0",
+            0,
+            210,
+            1500,
+            {"data": aapl, "step_seconds": 0.02, "order_size": 100.0},
+        )
+    )
+    out.append(
+        (
+            "fixture_touch",
+            "mm_env/Replay-v0",
+            0,
+            -1,
+            150,
+            {"data": "FIXTURE", "n_levels": 5, "order_size": 3.0, "max_inventory": 20.0},
+        )
+    )
+    out.append(
+        (
+            "fixture_event",
+            "mm_env/Replay-v0",
+            0,
+            220,
+            150,
+            {"data": "FIXTURE", "n_levels": 5, "order_size": 3.0, "max_inventory": 20.0},
+        )
+    )
     return out
 
 

@@ -122,6 +122,7 @@ from mm_env.execution import (
     displayed_at,
     draw_latency,
     exec_params,
+    exec_record,
     execution_share,
     first_rows,
     grid_quotes,
@@ -155,25 +156,22 @@ BID_BEHIND = col(0, O_BEHIND)
 
 
 class ReplayArrays(NamedTuple):
-    """The read-only recorded book and the step grid, as the kernels read them (by name)."""
+    """The read-only recorded book and the step grid, by name (built inside the kernels from
+    their positional arrays: a tuple argument costs a slow type check per call)."""
 
     bid_t: NDArray[np.float64]  # (rows, levels) prices in ticks
     bid_sz: NDArray[np.float64]
     ask_t: NDArray[np.float64]
     ask_sz: NDArray[np.float64]
     time: NDArray[np.float64]  # (rows,) data clock
-    grid: NDArray[np.int64]  # (steps + 1,) the book row at the end of each step
+    grid: NDArray[np.int64]  # (steps + 1, 2): [g, 0] the book row ending step g, [g, 1] the
+    #                          row the agent observes then (feed latency)
     step_time: NDArray[np.float64]  # (steps + 1,) the decision time of each step
-    obs_row: NDArray[np.int64]  # (steps + 1,) the book row the agent observes (feed latency)
     trade_ptr: NDArray[np.int64]  # trades of row k: trade_ptr[k]:trade_ptr[k + 1]
-    trade_t: NDArray[np.float64]  # price in ticks (fractional between ticks)
-    trade_size: NDArray[np.float64]
-    trade_side: NDArray[np.float64]  # aggressor: +1 buyer, -1 seller
-    m_type: NDArray[np.int64]  # exact queue: LOBSTER message of each row (else length 1)
-    m_size: NDArray[np.float64]
-    m_price_t: NDArray[np.float64]
-    m_side: NDArray[np.int64]  # 0: a resting buy (our bid side), 1: a resting sell
-    m_first: NDArray[np.int64]  # execution.first_rows
+    trades: NDArray[np.float64]  # (n, 3): price in ticks (fractional between ticks), size,
+    #                              aggressor side (+1 buyer, -1 seller)
+    msgs: NDArray[np.float64]  # exact queue, per row (else 1 row): LOBSTER type, size, price in
+    #                            ticks, side (0 resting buy, 1 resting sell), execution.first_rows
 
 
 @njit(cache=True, inline="always")
@@ -218,17 +216,17 @@ def _fill(state, i, side, q, price_t, params, ep, ring, seen_at) -> None:
 @njit(cache=True, inline="always")
 def _exact_message(state, i, k, d, params, ep, ring, seen_at) -> None:
     """The exact queue's reading of message row ``k`` (mm_env.execution, "exact")."""
-    typ = d.m_type[k]
+    typ = int(d.msgs[k, 0])
     if typ < 1 or typ > 5:
         return  # cross trades (6) and halts (7): no visible order moves
-    side = int(d.m_side[k])
+    side = int(d.msgs[k, 3])
     b = col(side, 0)
     price = state[i, b + O_PRICE]
     left = state[i, b + O_SIZE] + state[i, b + O_SIZE2]
     if math.isnan(price) or left <= EMPTY:
         return
-    p = d.m_price_t[k]
-    v = d.m_size[k]
+    p = d.msgs[k, 2]
+    v = d.msgs[k, 1]
     if p != price:
         if typ >= 4 and ((p < price) if side == 0 else (p > price)):  # through our price
             _fill(
@@ -243,7 +241,7 @@ def _exact_message(state, i, k, d, params, ep, ring, seen_at) -> None:
                 seen_at,
             )
         return
-    first = d.m_first[k]
+    first = d.msgs[k, 4]
     if typ == 1:
         state[i, b + O_BEHIND] += v
         return
@@ -269,9 +267,9 @@ def _exact_message(state, i, k, d, params, ep, ring, seen_at) -> None:
 def _replay_step_row(i, state, d, params, ep, actions, lat, depths, obs, truncated, ring) -> None:
     tick = ep.tick
     g = int(state[i, GRID])
-    a = d.grid[g]
-    b = d.grid[g + 1]
-    o = d.obs_row[g]  # the book the agent observed (a, without feed latency)
+    a = d.grid[g, 0]
+    b = d.grid[g + 1, 0]
+    o = d.grid[g, 1]  # the book the agent observed (a, without feed latency)
     t0 = d.step_time[g]
     bt = d.bid_t[o, 0]
     at = d.ask_t[o, 0]
@@ -323,9 +321,9 @@ def _replay_step_row(i, state, d, params, ep, actions, lat, depths, obs, truncat
             _exact_message(state, i, k, d, params, ep, ring, seen_at)
         else:
             for j in range(d.trade_ptr[k], d.trade_ptr[k + 1]):
-                p = d.trade_t[j]
-                v = d.trade_size[j]
-                if d.trade_side[j] < 0.0:  # a seller hit the bids
+                p = d.trades[j, 0]
+                v = d.trades[j, 1]
+                if d.trades[j, 2] < 0.0:  # a seller hit the bids
                     our = state[i, col(0, O_PRICE)]
                     if not math.isnan(our):
                         rel = -1 if p < our else (0 if p == our else 1)
@@ -364,7 +362,7 @@ def _replay_step_row(i, state, d, params, ep, actions, lat, depths, obs, truncat
         state[i, X_KNOWN_INV] = known_inventory(state, i, ring, now, state[i, INVENTORY])
     else:
         state[i, X_KNOWN_INV] = state[i, INVENTORY]
-    _replay_observe(state, i, d.obs_row[g + 1], d, params, depths, obs, ep)
+    _replay_observe(state, i, d.grid[g + 1, 1], d, params, depths, obs, ep)
 
 
 @njit(cache=True, inline="always")
@@ -388,28 +386,160 @@ def _after_depth(state, i, side, shown, k, ep) -> None:
     depth_update(state, i, side, shown, ep)
 
 
+@njit(cache=True, inline="always")
+def _row(
+    i,
+    state,
+    bid_t,
+    bid_sz,
+    ask_t,
+    ask_sz,
+    time,
+    grid,
+    step_time,
+    trade_ptr,
+    trades,
+    msgs,
+    params,
+    ep_rec,
+    actions,
+    lat,
+    depths,
+    obs,
+    truncated,
+    ring,
+) -> None:
+    """One row, its book and parameters by name (built here: a parallel loop cannot take a
+    record or a tuple of arrays from outside its body)."""
+    d = ReplayArrays(bid_t, bid_sz, ask_t, ask_sz, time, grid, step_time, trade_ptr, trades, msgs)
+    _replay_step_row(i, state, d, params, ep_rec[0], actions, lat, depths, obs, truncated, ring)
+
+
 @step_kernel()
-def replay_step(state, d, params, ep, actions, lat, depths, obs, truncated, active, ring):
+def replay_step(
+    state,
+    bid_t,
+    bid_sz,
+    ask_t,
+    ask_sz,
+    time,
+    grid,
+    step_time,
+    trade_ptr,
+    trades,
+    msgs,
+    params,
+    ep_rec,
+    actions,
+    lat,
+    depths,
+    obs,
+    truncated,
+    active,
+    ring,
+):
     """Step every active row (serial; for small batches and the single env)."""
     for i in range(state.shape[0]):
         if active[i]:
-            _replay_step_row(i, state, d, params, ep, actions, lat, depths, obs, truncated, ring)
+            _row(
+                i,
+                state,
+                bid_t,
+                bid_sz,
+                ask_t,
+                ask_sz,
+                time,
+                grid,
+                step_time,
+                trade_ptr,
+                trades,
+                msgs,
+                params,
+                ep_rec,
+                actions,
+                lat,
+                depths,
+                obs,
+                truncated,
+                ring,
+            )
 
 
 @step_kernel(parallel=True)
-def replay_step_parallel(state, d, params, ep, actions, lat, depths, obs, truncated, active, ring):
+def replay_step_parallel(
+    state,
+    bid_t,
+    bid_sz,
+    ask_t,
+    ask_sz,
+    time,
+    grid,
+    step_time,
+    trade_ptr,
+    trades,
+    msgs,
+    params,
+    ep_rec,
+    actions,
+    lat,
+    depths,
+    obs,
+    truncated,
+    active,
+    ring,
+):
     """Step every active row on all cores (rows are independent; the book is read-only)."""
     for i in prange(state.shape[0]):
         if active[i]:
-            _replay_step_row(i, state, d, params, ep, actions, lat, depths, obs, truncated, ring)
+            _row(
+                i,
+                state,
+                bid_t,
+                bid_sz,
+                ask_t,
+                ask_sz,
+                time,
+                grid,
+                step_time,
+                trade_ptr,
+                trades,
+                msgs,
+                params,
+                ep_rec,
+                actions,
+                lat,
+                depths,
+                obs,
+                truncated,
+                ring,
+            )
 
 
 @njit(cache=True)
-def replay_reset_rows(state, rows, d, params, depths, obs, ep):
+def replay_reset_rows(
+    state,
+    rows,
+    bid_t,
+    bid_sz,
+    ask_t,
+    ask_sz,
+    time,
+    grid,
+    step_time,
+    trade_ptr,
+    trades,
+    msgs,
+    params,
+    depths,
+    obs,
+    ep_rec,
+):
+    d = ReplayArrays(bid_t, bid_sz, ask_t, ask_sz, time, grid, step_time, trade_ptr, trades, msgs)
+    ep = ep_rec[0]
     tick = ep.tick
     for i in rows:
         g = int(state[i, GRID])
-        o = d.obs_row[g]
+        o = d.grid[g, 1]
         bt = d.bid_t[o, 0]
         at = d.ask_t[o, 0]
         reset_orders(state, i)
@@ -635,15 +765,19 @@ class ReplaySimulator(Simulator):
         self.unseen = np.zeros((self.n_envs, N_UNSEEN, 2))
         if model == QM_EXACT:
             m_type = msgs["type"].to_numpy(dtype=np.int64)
-            m_first = first_rows(msgs["order_id"].to_numpy(dtype=np.int64), m_type)
             m_price = msgs["price"].to_numpy(dtype=np.float64) / config.tick_size
-            m_side = np.where(msgs["direction"].to_numpy(dtype=np.int64) > 0, 0, 1)
-            m_size = msgs["size"].to_numpy(dtype=np.float64)
+            nearest = np.round(m_price)
+            m_msgs = np.column_stack(
+                [
+                    m_type,
+                    msgs["size"].to_numpy(dtype=np.float64),
+                    np.where(np.abs(m_price - nearest) <= 1e-6, nearest, m_price),
+                    np.where(msgs["direction"].to_numpy(dtype=np.int64) > 0, 0, 1),
+                    first_rows(msgs["order_id"].to_numpy(dtype=np.int64), m_type),
+                ]
+            ).astype(np.float64)
         else:
-            m_type = m_first = m_side = np.zeros(1, dtype=np.int64)
-            m_price = m_size = np.zeros(1)
-        nearest = np.round(m_price)
-        m_price = np.where(np.abs(m_price - nearest) <= 1e-6, nearest, m_price)
+            m_msgs = np.zeros((1, 5))
         t = np.asarray(book.time, dtype=np.float64)
         if config.step_seconds is None:
             step_time = t[self.grid]
@@ -655,24 +789,22 @@ class ReplaySimulator(Simulator):
             obs_row = np.clip(obs_row, 0, None)
         else:
             obs_row = self.grid
+        self._exec_rec = exec_record(self.exec)
         self.data = ReplayArrays(
             self.bid_ticks,
             self.bid_sizes,
             self.ask_ticks,
             self.ask_sizes,
             np.ascontiguousarray(t),
-            self.grid,
+            np.ascontiguousarray(np.column_stack([self.grid, obs_row]).astype(np.int64)),
             np.ascontiguousarray(step_time, dtype=np.float64),
-            np.ascontiguousarray(obs_row, dtype=np.int64),
             self.trade_ptr,
-            self.trade_ticks,
-            self.trade_size,
-            self.trade_side,
-            m_type,
-            m_size,
-            np.ascontiguousarray(m_price),
-            np.ascontiguousarray(m_side, dtype=np.int64),
-            m_first,
+            np.ascontiguousarray(
+                np.column_stack([self.trade_ticks, self.trade_size, self.trade_side])
+                .astype(np.float64)
+                .reshape(-1, 3)
+            ),
+            np.ascontiguousarray(m_msgs),
         )
 
     def exec_info(self, row: int = 0) -> dict[str, float]:
@@ -721,7 +853,7 @@ class ReplaySimulator(Simulator):
         self.state[rows, GRID] = rng.integers(0, last_start + 1, size=rows.size)
         self.unseen[rows] = 0.0
         replay_reset_rows(
-            self.state, rows, self.data, self.params, self.depths, self.obs, self.exec
+            self.state, rows, *self.data, self.params, self.depths, self.obs, self._exec_rec
         )
 
     def _step_kernel(
@@ -731,9 +863,9 @@ class ReplaySimulator(Simulator):
         kernel = replay_step_parallel if self.n_envs >= PARALLEL_MIN_ROWS else replay_step
         kernel(
             self.state,
-            self.data,
+            *self.data,
             self.params,
-            self.exec,
+            self._exec_rec,
             actions,
             self.latency,
             self.depths,
@@ -750,9 +882,9 @@ class ReplaySimulator(Simulator):
         if args is None:
             args = (
                 self.state,
-                self.data,
+                *self.data,
                 self.params,
-                self.exec,
+                self._exec_rec,
                 self._one_action,
                 self.latency,
                 self.depths,
