@@ -17,34 +17,14 @@ step holds against it. (A book without timestamps, a LOBSTER orderbook file read
 message file, steps once per row.) On a clock (``step_seconds``) a step shows the last book state
 at or before the end of its interval, so it never splits a timestamp either.
 
-Fill model (the synthetic scenario's queue machinery, :func:`~mm_env.scenarios.synthetic.
-queue_ahead` and :func:`~mm_env.scenarios.synthetic.sweep`, applied to real executions):
+Fill model: the rules of :mod:`mm_env.execution` (quote placement, our resting orders, the
+queue models, fills through our price, latency, fees), stated there once, applied to the
+recorded executions (Replay-v0: the risk-averse queue, the whole quote to the back after any
+fill, no latency, no fees; Replay-v1: see :class:`~mm_env.env.MarketMakingEnv`'s Version
+History). An execution between two ticks (a hidden midpoint execution at half a cent) is
+compared at its own price: it never equals a quote's price. At most ``order_size`` per side per
+step, never beyond the inventory limit.
 
-* Quotes are placed on the tick grid against the shown book by the core's rule
-  (:mod:`mm_env.core`, "Quote placement"): rounded away from the mid, post-only, our ask at
-  least one tick above our bid.
-* Queue position. A quote joins behind the size displayed at its price when it is placed
-  (conservative: every displayed order there is ahead of us); a quote that improves the best
-  price has nothing ahead; a quote inside a gap of the book has nothing ahead; a quote beyond
-  the visible levels has an unknown queue, counted as infinite until its price becomes visible.
-  A quote keeps the position of our resting quote of the previous step only if it is the same
-  order: same price, nothing of it filled in that step, and not larger (a quote grows when
-  the inventory limit allowed less before). Otherwise it is placed anew, behind all the size
-  displayed at its price: after any fill, partial or full, our quote re-joins at the back of
-  the queue at its price, with its full size. The state holds one queue position per side, so
-  a partly filled quote cannot keep its remainder's place while its top-up joins behind; sending
-  the whole quote to the back is the conservative choice (an execution fills it no more than it
-  would fill that remainder and top-up), where keeping the place for the topped-up size would
-  let the top-up jump the orders that arrived in between.
-  After every replayed event the queue ahead is refreshed to min(queue ahead, displayed size at
-  our price): cancellations ahead of us move us up.
-* Executions. A recorded execution of size v at price p against our side (a seller-initiated
-  trade for our bid, a buyer-initiated one for our ask) fills us: entirely up to our remaining
-  size when our price is strictly better than p (price priority: the aggressor met us first);
-  after the queue ahead is consumed when our price equals p; not at all when our price is
-  worse. An execution between two ticks (a hidden midpoint execution at half a cent) is
-  compared at its own price: it never equals a quote's price. Partial fills; at most
-  ``order_size`` per side per step and never beyond the inventory limit.
 * Executions come from LOBSTER's message file (event types 4 and 5, visible and hidden) or the
   trades file of the snapshot layout (``trades_path=``, or an OrderBook loaded with it).
   Without either, and with ``infer_trades=True``, executions are inferred from depletion of the
@@ -55,7 +35,8 @@ queue_ahead` and :func:`~mm_env.scenarios.synthetic.sweep`, applied to real exec
   traded, and our fills do not consume the executions seen by the queue ahead of anyone else.
   Sizes of our quotes should stay small against the displayed sizes for this to be credible.
 
-Random contract: at reset, one integer per row (the episode's first step); steps draw nothing.
+Random contract: at reset, one integer per row (the episode's first step); steps draw nothing,
+unless a latency is a distribution (:mod:`mm_env.execution`, "Latency").
 """
 
 from __future__ import annotations
