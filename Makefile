@@ -70,7 +70,8 @@ test-env-only: $(ENV_STAMP)
 	NUMBA_CACHE_DIR=$(CURDIR)/$(ENV_VENV)/numba-cache $(ENV_PY) -m pytest -q -p no:cacheprovider
 
 # The fill-for-fill check against hftbacktest, in a venv of its own (hftbacktest 2.4.4 needs
-# numpy < 2.3; the main venv tests the newest numpy).
+# numpy < 2.3; the main venv tests the newest numpy). numba is the same release as the main
+# venv's, so the in-tree kernel cache is shared (numba keys it by its own version).
 XC_VENV := .venv-xcheck
 XC_PY := $(XC_VENV)/bin/python
 XC_STAMP := $(XC_VENV)/.installed
@@ -81,9 +82,9 @@ $(XC_STAMP): pyproject.toml constraints.txt
 	$(XC_PY) -m pip install --quiet -c constraints.txt -e '.[dev,xcheck]'
 	touch $(XC_STAMP)
 
+# Its numba is the main venv's (same pins), so it shares the in-tree kernel cache.
 test-xcheck: $(XC_STAMP)
-	NUMBA_CACHE_DIR=$(CURDIR)/$(XC_VENV)/numba-cache $(XC_PY) -m pytest -q -p no:cacheprovider \
-		-m 'slow or not slow' tests/test_xcheck_hftbacktest.py
+	$(XC_PY) -m pytest -q -p no:cacheprovider -m 'slow or not slow' tests/test_xcheck_hftbacktest.py
 
 $(RLLIB_STAMP): pyproject.toml constraints.txt
 	test -x $(RLLIB_PY) || $(PYTHON) -m venv $(RLLIB_VENV)
