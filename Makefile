@@ -17,7 +17,7 @@ ENV_VENV := .venv-env-only
 ENV_PY := $(ENV_VENV)/bin/python
 ENV_STAMP := $(ENV_VENV)/.installed
 # RLlib (the rllib extra) pins gymnasium below the main venv's, so it gets a venv of its own,
-# sharing the in-tree numba cache (its numba is the main venv's: the same pins).
+# with a numba cache of its own (its other pins may differ from the main venv's).
 RLLIB_VENV := .venv-rllib
 RLLIB_PY := $(RLLIB_VENV)/bin/python
 RLLIB_STAMP := $(RLLIB_VENV)/.installed
@@ -70,8 +70,7 @@ test-env-only: $(ENV_STAMP)
 	NUMBA_CACHE_DIR=$(CURDIR)/$(ENV_VENV)/numba-cache $(ENV_PY) -m pytest -q -p no:cacheprovider
 
 # The fill-for-fill check against hftbacktest, in a venv of its own (hftbacktest 2.4.4 needs
-# numpy < 2.3; the main venv tests the newest numpy). numba is the same release as the main
-# venv's, so the in-tree kernel cache is shared (numba keys it by its own version).
+# numpy < 2.3; the main venv tests the newest numpy).
 XC_VENV := .venv-xcheck
 XC_PY := $(XC_VENV)/bin/python
 XC_STAMP := $(XC_VENV)/.installed
@@ -82,9 +81,10 @@ $(XC_STAMP): pyproject.toml constraints.txt
 	$(XC_PY) -m pip install --quiet -c constraints.txt -e '.[dev,xcheck]'
 	touch $(XC_STAMP)
 
-# Its numba is the main venv's (same pins), so it shares the in-tree kernel cache.
+# numba's cache of its own: its numpy differs from the main venv's.
 test-xcheck: $(XC_STAMP)
-	$(XC_PY) -m pytest -q -p no:cacheprovider -m 'slow or not slow' tests/test_xcheck_hftbacktest.py
+	NUMBA_CACHE_DIR=$(CURDIR)/$(XC_VENV)/numba-cache $(XC_PY) -m pytest -q -p no:cacheprovider \
+		-m 'slow or not slow' tests/test_xcheck_hftbacktest.py
 
 $(RLLIB_STAMP): pyproject.toml constraints.txt
 	test -x $(RLLIB_PY) || $(PYTHON) -m venv $(RLLIB_VENV)
@@ -95,7 +95,8 @@ $(RLLIB_STAMP): pyproject.toml constraints.txt
 # RLlib's PPO on the registered envs (tests/test_rllib.py, slow-marked smoke tests).
 test-rllib: $(RLLIB_STAMP)
 	$(RLLIB_PY) -m pip freeze --exclude-editable | grep -iE '^(gymnasium|numpy|ray|torch)=='
-	$(RLLIB_PY) -m pytest -q -p no:cacheprovider -m slow tests/test_rllib.py
+	NUMBA_CACHE_DIR=$(CURDIR)/$(RLLIB_VENV)/numba-cache $(RLLIB_PY) -m pytest -q \
+		-p no:cacheprovider -m slow tests/test_rllib.py
 
 bench: $(STAMP)
 	$(PY) benchmarks/bench_env.py
