@@ -55,19 +55,9 @@ def test_sensitivity_on_ray_writes_the_serial_csv(local_ray, tmp_path: Path) -> 
 
 
 def _tiny_fit_config(root: Path):
-    from train.fit import FitConfig
+    from tests.test_train_cli import tiny_config  # the CLI tests' tiny PPO run
 
-    return FitConfig(
-        total_timesteps=256,
-        n_envs=4,
-        overrides=TINY,
-        eval_freq=128,
-        n_eval_episodes=2,
-        checkpoint_freq=128,
-        run_root=str(root),
-        hyperparams={"n_steps": 32, "batch_size": 64, "n_epochs": 1},
-        progress_bar=False,
-    )
+    return tiny_config(root)
 
 
 def test_fit_seeds_on_ray_train_the_serial_models(local_ray, tmp_path: Path) -> None:
