@@ -36,20 +36,38 @@ def goog_path() -> Path:
     return base / "lobster" / "GOOG_2012-06-21_10"
 
 
-def time_loop(step, reset, actions: list, n_steps: int, repeats: int) -> float:
-    best = 0.0
+def time_loop(step, reset, actions: list, n_steps: int, repeats: int) -> list[float]:
+    """Steps per second of each repeat."""
+    rates = []
     for _ in range(repeats):
         reset()
         start = time.perf_counter()
         for i in range(n_steps):
             if step(actions[i & 1023]):
                 reset()
-        best = max(best, n_steps / (time.perf_counter() - start))
-    return best
+        rates.append(n_steps / (time.perf_counter() - start))
+    return rates
 
 
-def single_env_rates(book, n_timed: int, repeats: int, **kw) -> dict[str, float]:
-    env = gym.make(ID, data=book, **kw)
+#: the configurations timed: (label, id, extra config); v1 on LOBSTER data: the exact queue
+CONFIGS: list[tuple[str, str, dict[str, Any]]] = [
+    ("Replay-v0", "mm_env/Replay-v0", {}),
+    ("Replay-v1 exact queue", "mm_env/Replay-v1", {}),
+    (
+        "Replay-v1 exact, latency 1 ms",
+        "mm_env/Replay-v1",
+        {"entry_latency": 0.001, "response_latency": 0.001},
+    ),
+    (
+        "Replay-v1 exact, lognormal latency",
+        "mm_env/Replay-v1",
+        {"entry_latency": "lognormal:0.001,0.5", "response_latency": 0.001},
+    ),
+]
+
+
+def single_env_rates(book, n_timed: int, repeats: int, env_id: str = ID, **kw) -> dict:
+    env = gym.make(env_id, data=book, **kw)
     rng = np.random.default_rng(0)
     actions = [rng.uniform(-1, 1, 2).astype(np.float32) for _ in range(1024)]
     env.reset(seed=0)
@@ -118,10 +136,18 @@ def main() -> None:
         f"mm_env {mm_env.__version__}, step {'per event' if args.clock is None else args.clock}"
     )
     kw = {"step_seconds": args.clock, "n_steps": 2000, "max_inventory": 100.0}
-    print(f"{'single env':32} {'steps/s':>12}")
-    for name, sps in single_env_rates(book, args.steps, args.repeats, **kw).items():
-        print(f"{name:32} {sps:12,.0f}")
-    print(f"{'vector env, N':32} {'env-steps/s':>12}")
+    ref = None
+    for label, env_id, extra in CONFIGS:
+        print(f"{label + ': single env':44} {'best steps/s':>13} {'min..max of repeats':>22} ratio")
+        rates = single_env_rates(book, args.steps, args.repeats, env_id=env_id, **kw, **extra)
+        if ref is None:
+            ref = {k: max(v) for k, v in rates.items()}
+        for name, r in rates.items():
+            print(
+                f"  {name:42} {max(r):13,.0f} {min(r):10,.0f}..{max(r):<10,.0f} "
+                f"{max(r) / ref[name]:.2f}"
+            )
+    print(f"{'Replay-v0 vector env, N':32} {'env-steps/s':>12}")
     for n in args.sizes:
         sps = vector_rate(book, n, args.steps, args.repeats, **kw)
         print(f"{n:<32d} {sps:12,.0f}")
