@@ -101,6 +101,19 @@ def step_kernel(parallel: bool = False) -> Any:
     return njit(cache=True, parallel=parallel, _nrt=False)  # type: ignore[call-overload]
 
 
+def row_function() -> Any:
+    """``njit`` for a large helper of a row loop that is compiled once and called, not inlined.
+
+    Small helpers are ``inline="always"`` (numba copies their IR into each caller: no call, and
+    the compiler sees through them). A large one called from several places (a row body called
+    by the serial and the parallel loop, an order-arrival routine called four times per row)
+    is better compiled once: inlined, each copy is type-inferred and optimised again, and the
+    Replay kernels' compile time grew about fivefold that way. Like :func:`step_kernel`, compiled
+    without reference counting (the helpers allocate nothing).
+    """
+    return njit(cache=True, _nrt=False)  # type: ignore[call-overload]
+
+
 # ---- common parameter vector -----------------------------------------------------------------
 P_N_STEPS = 0
 P_MAX_INV = 1

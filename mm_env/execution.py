@@ -114,7 +114,7 @@ import numpy as np
 from numba import njit
 from numpy.typing import NDArray
 
-from mm_env.core import N_COMMON
+from mm_env.core import N_COMMON, row_function
 
 EMPTY = 1e-12  # a level (or an order) with less than this is empty
 
@@ -604,7 +604,7 @@ def last_requested(state: NDArray[np.float64], i: int, side: int) -> tuple[float
     return state[i, b + O_PRICE], state[i, b + O_SIZE] + state[i, b + O_SIZE2]
 
 
-@njit(cache=True, inline="always")
+@row_function()
 def arrive(
     state: NDArray[np.float64],
     i: int,
@@ -693,7 +693,7 @@ def take_fill(state: NDArray[np.float64], i: int, b: int, q: float) -> None:
             state[i, b + O_PRICE] = math.nan
 
 
-@njit(cache=True, inline="always")
+@row_function()
 def execution_share(
     state: NDArray[np.float64], i: int, side: int, rel: int, v: float, ep: Any
 ) -> float:
@@ -725,7 +725,7 @@ def execution_share(
     return ours
 
 
-@njit(cache=True, inline="always")
+@row_function()
 def depth_update(state: NDArray[np.float64], i: int, side: int, new: float, ep: Any) -> None:
     """The size displayed at our price is now ``new``: the queue model moves the fronts."""
     b = EXEC0 + side * SIDE_COLS

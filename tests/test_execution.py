@@ -63,10 +63,27 @@ def run_fixed_id(env_id: str, book: OrderBook, m: float, skew: float, **override
 
 # ---- v0 reproduced ----------------------------------------------------------------------------
 def test_v0_reproduces_golden(lobster_dir: Path) -> None:
-    from tests.v0_golden import GOLDEN, run_all
+    """The v0 ids give the trajectories recorded before the execution module.
+
+    Fill counts must match exactly and PnL to 1e-9 relative under any supported numpy/numba
+    (another release may round a libm call differently in the last bit, as numpy 1.26 with
+    numba 0.59 did: MarketMaking-v0 PnL moved by ~1e-14); the bit-exact digests are compared
+    only under the releases they were recorded with (``RECORDED_WITH``).
+    """
+    import numba
+
+    from tests.v0_golden import GOLDEN, RECORDED_WITH, run_all
 
     want = json.loads(GOLDEN.read_text())
-    assert run_all() == want
+    got = run_all()
+    assert got.keys() == want.keys()
+    for name, w in want.items():
+        g = got[name]
+        assert g["n_fills"] == w["n_fills"], name
+        for key in ("final_pnl", "sum_reward"):
+            assert g[key] == pytest.approx(w[key], rel=1e-9, abs=1e-9), (name, key)
+    if (np.__version__, numba.__version__) == RECORDED_WITH:
+        assert {k: v["digest"] for k, v in got.items()} == {k: v["digest"] for k, v in want.items()}
 
 
 # ---- queue models, worked by hand --------------------------------------------------------------

@@ -29,6 +29,8 @@ import mm_env  # noqa: F401
 
 HERE = Path(__file__).resolve().parent
 GOLDEN = HERE / "v0_golden.json"
+#: (numpy, numba) the digests were recorded with; other releases compare fills and PnL only
+RECORDED_WITH = ("2.4.6", "0.68.1")
 INFO_KEYS = ("bid_fill", "ask_fill", "inventory", "cash", "bid_quote", "ask_quote")
 
 

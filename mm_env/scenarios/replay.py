@@ -68,6 +68,7 @@ from mm_env.core import (
     fill_bid,
     imbalance_of,
     quotes_from_action,
+    row_function,
     sell_capacity,
     settle,
     step_kernel,
@@ -155,7 +156,7 @@ class ReplayArrays(NamedTuple):
     #                            ticks, side (0 resting buy, 1 resting sell), execution.first_rows
 
 
-@njit(cache=True, inline="always")
+@row_function()
 def _replay_observe(state, i, b, d, params, depths, obs, ep) -> None:  # pragma: no cover
     tick = ep.tick
     bt = d.bid_t[b, 0]
@@ -176,7 +177,7 @@ def _replay_observe(state, i, b, d, params, depths, obs, ep) -> None:  # pragma:
         obs[i, 1] = state[i, X_KNOWN_INV] / params[P_INV_NORM]
 
 
-@njit(cache=True, inline="always")
+@row_function()
 def _fill(state, i, side, q, price_t, params, ep, ring, seen_at) -> None:
     """Our side ``side`` fills ``q`` (before the inventory limit) at ``price_t``."""
     if q <= 0.0:
@@ -194,7 +195,7 @@ def _fill(state, i, side, q, price_t, params, ep, ring, seen_at) -> None:
             record_unseen(state, i, ring, seen_at, got if side == 0 else -got)
 
 
-@njit(cache=True, inline="always")
+@row_function()
 def _exact_message(state, i, k, d, params, ep, ring, seen_at) -> None:
     """The exact queue's reading of message row ``k`` (mm_env.execution, "exact")."""
     typ = int(d.msgs[k, 0])
@@ -244,7 +245,7 @@ def _exact_message(state, i, k, d, params, ep, ring, seen_at) -> None:
         _fill(state, i, side, q, price, params, ep, ring, seen_at)
 
 
-@njit(cache=True, inline="always")
+@row_function()
 def _replay_step_row(i, state, d, params, ep, actions, lat, depths, obs, truncated, ring) -> None:
     tick = ep.tick
     g = int(state[i, GRID])
@@ -346,7 +347,7 @@ def _replay_step_row(i, state, d, params, ep, actions, lat, depths, obs, truncat
     _replay_observe(state, i, d.grid[g + 1, 1], d, params, depths, obs, ep)
 
 
-@njit(cache=True, inline="always")
+@row_function()
 def _after_depth(state, i, side, shown, k, ep) -> None:
     b = col(side, 0)
     if ep.queue_model == QM_EXACT:
