@@ -142,17 +142,17 @@ def replay_v0(s: Setting) -> dict[str, Any] | None:
 
 
 def replay_v1(s: Setting) -> dict[str, Any] | None:
-    """Replay-v1 (issue 11, being written): the config names of the issue; check them against
-    the merged ReplayConfig and change only this function."""
+    """Replay-v1: every setting but no-partial (mm_env always fills partially); hftbacktest's L3
+    FIFO queue is our exact queue. ``keep_priority`` and ``fill_through`` are Replay-v1's."""
     if not s.partial_fill:
-        return None  # mm_env always fills partially
+        return None
     queue = {"l3": "exact"}.get(s.queue, s.queue)
     return {
         "queue_model": queue,
         "entry_latency": s.latency,
         "response_latency": s.latency,
-        "maker_fee": s.maker_fee_bps,
-        "taker_fee": s.taker_fee_bps,
+        "maker_fee_bps": s.maker_fee_bps,
+        "taker_fee_bps": s.taker_fee_bps,
     }
 
 

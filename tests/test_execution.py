@@ -340,6 +340,10 @@ def test_exact_queue_front_plus_behind_is_the_displayed_size_on_goog(goog: Path)
 def test_bad_execution_config_names_the_field(field: str, value: object) -> None:
     with pytest.raises(ValueError, match=field):
         mm_env.ReplayConfig(**{field: value})
+    # the same through gym.make, as a user meets it
+    book = toy_book([5, 5], None)
+    with pytest.raises(ValueError, match=field):
+        gym.make(V1, data=book, n_levels=3, n_steps=1, **{field: value})
 
 
 def test_bad_latency_files_name_the_file(tmp_path: Path) -> None:
