@@ -142,17 +142,17 @@ def replay_v0(s: Setting) -> dict[str, Any] | None:
 
 
 def replay_v1(s: Setting) -> dict[str, Any] | None:
-    """Replay-v1 (issue 11, being written): the config names of the issue; check them against
-    the merged ReplayConfig and change only this function."""
+    """Replay-v1: every setting but no-partial (mm_env always fills partially); hftbacktest's L3
+    FIFO queue is our exact queue. ``keep_priority`` and ``fill_through`` are Replay-v1's."""
     if not s.partial_fill:
-        return None  # mm_env always fills partially
+        return None
     queue = {"l3": "exact"}.get(s.queue, s.queue)
     return {
         "queue_model": queue,
         "entry_latency": s.latency,
         "response_latency": s.latency,
-        "maker_fee": s.maker_fee_bps,
-        "taker_fee": s.taker_fee_bps,
+        "maker_fee_bps": s.maker_fee_bps,
+        "taker_fee_bps": s.taker_fee_bps,
     }
 
 
@@ -202,6 +202,7 @@ def run_mm_env(
     sim = env.unwrapped.simulator  # type: ignore[attr-defined]
     action = env.unwrapped.action_mapping.to_action(1.0, 0.0)  # type: ignore[attr-defined]
     res = Result("mm_env", n)
+    prev_cash = prev_fees = 0.0
     for g in range(n):
         _, _, _, trunc, info = env.step(action)
         if info["bid_quote"] != info["best_bid"] or info["ask_quote"] != info["best_ask"]:
@@ -209,18 +210,27 @@ def run_mm_env(
                 f"step {g}: quotes {info['bid_quote']}/{info['ask_quote']} are not at the "
                 f"touch {info['best_bid']}/{info['best_ask']}"
             )
-        fees = float(info.get("step_fees", 0.0))
+        # with entry latency the order that filled may be an older one than this step's quote:
+        # a one-sided step's price comes from the change of cash (fees added back)
+        step_cash = float(info["cash"]) - prev_cash + float(info.get("fees", 0.0)) - prev_fees
+        prev_cash, prev_fees = float(info["cash"]), float(info.get("fees", 0.0))
+        one_side = (info["bid_fill"] > 0.0) != (info["ask_fill"] > 0.0)
         for side, key, px in ((1, "bid_fill", "bid_quote"), (-1, "ask_fill", "ask_quote")):
             if info[key] > 0.0:
-                res.add_fill(g, side, float(info[px]), float(info[key]), 0.0)
-        res.fees += fees
+                q = float(info[key])
+                price = abs(step_cash) / q if one_side else float(info[px])
+                res.add_fill(g, side, round(price, 6), q, 0.0)
         if trunc and g + 1 < n:
             raise AssertionError(f"episode ended at step {g + 1} of {n}")
     snap = sim.book_snapshot(0)
     res.final_mid = 0.5 * float(snap["bid_prices"][0] + snap["ask_prices"][0])
+    # Replay-v1 charges fees to cash at each fill and reports the episode total (info["fees"])
+    res.fees = float(info.get("fees", 0.0))
     cash = float(info["cash"])
-    if abs(cash - res.cash) > 1e-6 * max(1.0, abs(cash)):
-        raise AssertionError(f"mm_env cash {cash} differs from the sum of its fills {res.cash}")
+    if abs(cash - (res.cash - res.fees)) > 1e-6 * max(1.0, abs(cash)):
+        raise AssertionError(
+            f"mm_env cash {cash} differs from the sum of its fills less fees {res.cash - res.fees}"
+        )
     env.close()
     return res
 

@@ -8,6 +8,9 @@ stable-baselines3 nor matplotlib.
 * ``mm_env/AvellanedaStoikov-v0``: Avellaneda & Stoikov (2008): Brownian mid, Poisson fills.
 * ``mm_env/CarteaJaimungal-v0``: that market, Cartea–Jaimungal–Penalva's penalties: a known optimum.
 * ``mm_env/Replay-v0``: a recorded LOBSTER or L2 snapshot book replayed (``data=``).
+* ``mm_env/Replay-v1``: the same with the execution rules of :mod:`mm_env.execution` (exact
+  queue from LOBSTER order ids, a partly filled order keeps its place, trades through our price
+  fill the whole order); latency and fees are options of both.
 """
 
 from __future__ import annotations
@@ -46,6 +49,12 @@ ENV_IDS: dict[str, str] = {
     "mm_env/AvellanedaStoikov-v0": "avellaneda_stoikov",
     "mm_env/CarteaJaimungal-v0": "cartea_jaimungal",
     "mm_env/Replay-v0": "replay",
+    "mm_env/Replay-v1": "replay",
+}
+
+#: config overrides an id registers (the newer version's rules; v0 keeps the config defaults)
+ID_KWARGS: dict[str, dict[str, object]] = {
+    "mm_env/Replay-v1": {"queue_model": "auto", "keep_priority": True, "fill_through": True},
 }
 
 
@@ -57,7 +66,7 @@ def register_envs() -> None:
                 id=env_id,
                 entry_point="mm_env.env:MarketMakingEnv",
                 vector_entry_point="mm_env.vector:MarketMakingVectorEnv",
-                kwargs={"scenario": scenario},
+                kwargs={"scenario": scenario, **ID_KWARGS.get(env_id, {})},
                 disable_env_checker=False,
             )
 

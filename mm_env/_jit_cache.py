@@ -2,11 +2,11 @@
 
 numba invalidates a cached kernel only when the file that defines it changes, not when a
 helper or a constant it uses from another module does. Our scenario kernels inline helpers and
-column constants from :mod:`mm_env.core`, so after an edit of core.py their cache would be
-stale. On import we hash the sources kernels are built from (``core.py`` and ``scenarios/``);
-when the hash differs from the one recorded beside the cache, every cached kernel of the
-package is deleted (and recompiled on first use). Read-only installs are left alone (numba
-then caches elsewhere or not at all).
+column constants from :mod:`mm_env.core` and :mod:`mm_env.execution`, so after an edit of
+either their cache would be stale. On import we hash the sources kernels are built from
+(``core.py``, ``execution.py`` and ``scenarios/``); when the hash differs from the one
+recorded beside the cache, every cached kernel of the package is deleted (and recompiled on
+first use). Read-only installs are left alone (numba then caches elsewhere or not at all).
 
 The cache lives where numba puts it: beside the sources (``__pycache__``), or, when the
 environment variable ``NUMBA_CACHE_DIR`` is set, in one folder per source folder below it,
@@ -26,7 +26,11 @@ STAMP_NAME = "numba-source-hash.txt"
 
 def source_hash() -> str:
     h = hashlib.sha256()
-    kernel_sources = [PACKAGE / "core.py", *sorted((PACKAGE / "scenarios").rglob("*.py"))]
+    kernel_sources = [
+        PACKAGE / "core.py",
+        PACKAGE / "execution.py",
+        *sorted((PACKAGE / "scenarios").rglob("*.py")),
+    ]
     for path in kernel_sources:
         h.update(path.relative_to(PACKAGE).as_posix().encode())
         h.update(path.read_bytes())

@@ -331,12 +331,9 @@ class SyntheticConfig(MarketConfig):
     A thin best level (|I| large) is swept away more often and by the more frequent market
     orders on its side, so the level-1 imbalance predicts the next mid change.
 
-    Our quotes fill when a sweep reaches their price, after the size displayed there when they
-    joined (first when they improve the best price). A quote keeps last step's queue position
-    only if it is the same order: same price, nothing of it filled, not larger. After any fill,
-    partial or full, it re-joins at the back of the queue at its price with its full size
-    (conservative: the unfilled remainder loses its place too, rather than the top-up jumping
-    the orders that joined in between). Details: :mod:`mm_env.scenarios.synthetic`.
+    Our quotes fill when a sweep reaches their price, behind the size displayed there when they
+    joined (first when they improve the best price); queue position and quote placement follow
+    :mod:`mm_env.execution` (the v0 rule). Details: :mod:`mm_env.scenarios.synthetic`.
 
     Ranges (where the model is defined):
 
@@ -634,6 +631,16 @@ class ReplayConfig(MarketConfig):
             depletion (an optimistic upper bound); ``False`` raises instead.
         spread_unit: the divisor of the spread and mid change in the observation (price
             units); ``None``: the median spread of the split, filled in by the env.
+        queue_model, keep_priority, fill_through: the queue and fill rules of
+            :mod:`mm_env.execution` (``"risk_averse"``, ``"power:N"``, ``"power2:N"``,
+            ``"power3:N"``, ``"log"``, ``"log2"``, ``"exact"`` — LOBSTER messages only — or
+            ``"auto"``: exact where the data has order ids, else risk-averse). The defaults are
+            the Replay-v0 rules; ``mm_env/Replay-v1`` sets ``"auto"``, True, True.
+        maker_fee_bps, taker_fee_bps, maker_fee_per_unit, taker_fee_per_unit: fees
+            (:mod:`mm_env.execution`, "Fees"); negative maker fees are rebates. Default 0.
+        entry_latency, response_latency: seconds on the data's clock, or a distribution
+            (``"lognormal:MEDIAN,SIGMA"``, ``"file:PATH"``, a tuple of seconds);
+            feed_latency: seconds (constant). :mod:`mm_env.execution`, "Latency". Default 0.
     """
 
     data_path: str | None = None
@@ -646,10 +653,35 @@ class ReplayConfig(MarketConfig):
     split_fraction: float = 0.5
     infer_trades: bool = True
     spread_unit: float | None = None
+    queue_model: str = "risk_averse"
+    keep_priority: bool = False
+    fill_through: bool = False
+    maker_fee_bps: float = 0.0
+    taker_fee_bps: float = 0.0
+    maker_fee_per_unit: float = 0.0
+    taker_fee_per_unit: float = 0.0
+    entry_latency: Any = 0.0
+    response_latency: Any = 0.0
+    feed_latency: float = 0.0
 
     def __post_init__(self) -> None:
         _positive_int("n_levels", self.n_levels)
         super().__post_init__()
+        from mm_env.execution import latency_quantiles, parse_queue_model
+
+        parse_queue_model("queue_model", self.queue_model)
+        for name in ("keep_priority", "fill_through"):
+            if not isinstance(getattr(self, name), bool):
+                _fail(name, getattr(self, name), "must be a bool")
+        for name in ("maker_fee_bps", "taker_fee_bps", "maker_fee_per_unit", "taker_fee_per_unit"):
+            _finite(name, getattr(self, name))
+        for name in ("entry_latency", "response_latency"):
+            value = getattr(self, name)
+            if isinstance(value, list):
+                value = tuple(value)
+                object.__setattr__(self, name, value)
+            latency_quantiles(name, value)
+        _non_negative("feed_latency", self.feed_latency)
         if self.data_path is not None and not isinstance(self.data_path, str):
             _fail("data_path", self.data_path, "must be a string path or None")
         if self.trades_path is not None:  # a path object is recorded as its string

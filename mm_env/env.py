@@ -29,6 +29,7 @@ from mm_env.core import (
     Simulator,
     observation_names,
 )
+from mm_env.execution import EXEC_INFO_KEYS, N_EXEC_INFO, X_FEES
 from mm_env.scenarios import (
     AvellanedaStoikovSimulator,
     NotebookSimulator,
@@ -204,6 +205,16 @@ class MarketMakingEnv(gym.Env[NDArray[np.floating], NDArray[np.floating]]):
     ## Version History
 
     * v0: initial release.
+    * Replay-v1 (``mm_env/Replay-v1``): the execution rules of :mod:`mm_env.execution` — the
+      exact queue from LOBSTER order ids (``queue_model="auto"``: risk-averse for data without
+      ids), a partly filled order keeps its place and only added size joins the back
+      (``keep_priority``), a trade through our price or a book crossing our quote fills the
+      whole remaining order (``fill_through``). Replay-v0 keeps its rules exactly (a test
+      replays recorded v0 trajectories). Both accept latency (``entry_latency``,
+      ``response_latency``, ``feed_latency``, seconds on the data's clock) and fees
+      (``maker_fee_bps``, ...), zero by default; their info adds ``fees``, ``n_rejected``,
+      ``bid_live``/``ask_live``, ``bid_in_flight``/``ask_in_flight`` and ``known_inventory``
+      (the inventory the observation shows, lagged by the response latency).
     """
 
     metadata = {"render_modes": ["ansi", "rgb_array"], "render_fps": 30}
@@ -243,6 +254,11 @@ class MarketMakingEnv(gym.Env[NDArray[np.floating], NDArray[np.floating]]):
         """Views of the simulator's (never reallocated) arrays that every step reads."""
         self._row0 = self._sim.state[0, :N_COMMON]
         self._obs0 = self._sim.obs[0]
+        self._exec0 = (
+            self._sim.state[0, X_FEES : X_FEES + N_EXEC_INFO]
+            if hasattr(self._sim, "exec_info")
+            else None
+        )
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         # copy.deepcopy and pickle copy a view as an array of its own: bind to the copy's arrays
@@ -277,6 +293,8 @@ class MarketMakingEnv(gym.Env[NDArray[np.floating], NDArray[np.floating]]):
         values = self._row0.tolist()  # one conversion for the info, the reward and the flag
         info: dict[str, Any] = dict(zip(INFO_KEYS, values))
         info["action_clipped"] = values[ACTION_CLIPPED] > 0.0
+        if self._exec0 is not None:
+            info.update(zip(EXEC_INFO_KEYS, self._exec0.tolist()))
         if self._history is not None:
             for k, v in self._history.items():
                 v.append(info[k])
@@ -286,6 +304,8 @@ class MarketMakingEnv(gym.Env[NDArray[np.floating], NDArray[np.floating]]):
     def _info(self) -> dict[str, Any]:
         info: dict[str, Any] = self._sim.info(0)
         info["action_clipped"] = bool(self._sim.state[0, ACTION_CLIPPED])
+        if self._exec0 is not None:
+            info.update(zip(EXEC_INFO_KEYS, self._exec0.tolist()))
         return info
 
     def render(self) -> Any:

@@ -26,6 +26,7 @@ from mm_env.env import (
     observation_space,
     real_array,
 )
+from mm_env.execution import EXEC_INFO_KEYS, N_EXEC_INFO, X_FEES
 
 #: the reset options the vector env knows (see the class docstring)
 RESET_OPTIONS: tuple[str, ...] = ("reset_mask",)
@@ -212,6 +213,10 @@ class MarketMakingVectorEnv(VectorEnv):
         infos: dict[str, Any] = dict(zip(INFO_KEYS, block.T))  # iterating block.T: column views
         infos.update(dict.fromkeys(_MASK_KEYS, mask))
         infos["action_clipped"] = self._sim.state[:, ACTION_CLIPPED] > 0
+        if hasattr(self._sim, "exec_info"):  # the execution keys (mm_env.execution)
+            ex = self._sim.state[:, X_FEES : X_FEES + N_EXEC_INFO].copy()
+            infos.update(zip(EXEC_INFO_KEYS, ex.T))
+            infos.update({"_" + k: mask for k in EXEC_INFO_KEYS})
         return infos
 
     def close_extras(self, **kwargs: Any) -> None:

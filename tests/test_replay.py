@@ -84,10 +84,11 @@ def test_gymnasium_and_sb3_check_env_warnings_as_errors(aapl: Path) -> None:
 
     for kwargs in ({}, {"step_seconds": 0.1, "obs_imbalance_levels": (5,), "obs_mid_change": True}):
         env = gym.make(ID, data=str(aapl), n_steps=50, **kwargs)
+        env2 = gym.make(ID, data=str(aapl), n_steps=50, **kwargs)  # (v0: Gymnasium says v1 exists)
         with warnings.catch_warnings():
             warnings.simplefilter("error")
             gym_check_env(env.unwrapped, skip_render_check=False)
-            sb3_check_env(gym.make(ID, data=str(aapl), n_steps=50, **kwargs).unwrapped, warn=True)
+            sb3_check_env(env2.unwrapped, warn=True)
 
 
 def test_observation_is_the_recorded_book(aapl: Path) -> None:
@@ -95,7 +96,7 @@ def test_observation_is_the_recorded_book(aapl: Path) -> None:
     env = gym.make(ID, data=book, n_steps=100, obs_imbalance_levels=(10,))
     obs, info = env.reset(seed=5)
     sim = env.unwrapped.simulator
-    g0 = int(sim.state[0, mm_env.core.N_COMMON])
+    g0 = int(sim.state[0, GRID])
     scale = env.unwrapped.config.spread_scale
     assert scale == pytest.approx(np.median(book.spread))
     for k in sim.grid[g0 : g0 + 20]:  # per event: the last row of each timestamp

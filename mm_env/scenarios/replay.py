@@ -17,34 +17,14 @@ step holds against it. (A book without timestamps, a LOBSTER orderbook file read
 message file, steps once per row.) On a clock (``step_seconds``) a step shows the last book state
 at or before the end of its interval, so it never splits a timestamp either.
 
-Fill model (the synthetic scenario's queue machinery, :func:`~mm_env.scenarios.synthetic.
-queue_ahead` and :func:`~mm_env.scenarios.synthetic.sweep`, applied to real executions):
+Fill model: the rules of :mod:`mm_env.execution` (quote placement, our resting orders, the
+queue models, fills through our price, latency, fees), stated there once, applied to the
+recorded executions (Replay-v0: the risk-averse queue, the whole quote to the back after any
+fill, no latency, no fees; Replay-v1: see :class:`~mm_env.env.MarketMakingEnv`'s Version
+History). An execution between two ticks (a hidden midpoint execution at half a cent) is
+compared at its own price: it never equals a quote's price. At most ``order_size`` per side per
+step, never beyond the inventory limit.
 
-* Quotes are placed on the tick grid against the shown book by the core's rule
-  (:mod:`mm_env.core`, "Quote placement"): rounded away from the mid, post-only, our ask at
-  least one tick above our bid.
-* Queue position. A quote joins behind the size displayed at its price when it is placed
-  (conservative: every displayed order there is ahead of us); a quote that improves the best
-  price has nothing ahead; a quote inside a gap of the book has nothing ahead; a quote beyond
-  the visible levels has an unknown queue, counted as infinite until its price becomes visible.
-  A quote keeps the position of our resting quote of the previous step only if it is the same
-  order: same price, nothing of it filled in that step, and not larger (a quote grows when
-  the inventory limit allowed less before). Otherwise it is placed anew, behind all the size
-  displayed at its price: after any fill, partial or full, our quote re-joins at the back of
-  the queue at its price, with its full size. The state holds one queue position per side, so
-  a partly filled quote cannot keep its remainder's place while its top-up joins behind; sending
-  the whole quote to the back is the conservative choice (an execution fills it no more than it
-  would fill that remainder and top-up), where keeping the place for the topped-up size would
-  let the top-up jump the orders that arrived in between.
-  After every replayed event the queue ahead is refreshed to min(queue ahead, displayed size at
-  our price): cancellations ahead of us move us up.
-* Executions. A recorded execution of size v at price p against our side (a seller-initiated
-  trade for our bid, a buyer-initiated one for our ask) fills us: entirely up to our remaining
-  size when our price is strictly better than p (price priority: the aggressor met us first);
-  after the queue ahead is consumed when our price equals p; not at all when our price is
-  worse. An execution between two ticks (a hidden midpoint execution at half a cent) is
-  compared at its own price: it never equals a quote's price. Partial fills; at most
-  ``order_size`` per side per step and never beyond the inventory limit.
 * Executions come from LOBSTER's message file (event types 4 and 5, visible and hidden) or the
   trades file of the snapshot layout (``trades_path=``, or an OrderBook loaded with it).
   Without either, and with ``infer_trades=True``, executions are inferred from depletion of the
@@ -55,7 +35,8 @@ queue_ahead` and :func:`~mm_env.scenarios.synthetic.sweep`, applied to real exec
   traded, and our fills do not consume the executions seen by the queue ahead of anyone else.
   Sizes of our quotes should stay small against the displayed sizes for this to be credible.
 
-Random contract: at reset, one integer per row (the episode's first step); steps draw nothing.
+Random contract: at reset, one integer per row (the episode's first step); steps draw nothing,
+unless a latency is a distribution (:mod:`mm_env.execution`, "Latency").
 """
 
 from __future__ import annotations
@@ -64,7 +45,7 @@ import math
 import os
 from collections import OrderedDict
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 from numba import njit, prange
@@ -74,125 +55,206 @@ from mm_env.config import ReplayConfig
 from mm_env.core import (
     ASK_QUOTE,
     BID_QUOTE,
-    N_COMMON,
-    N_COMMON_PARAMS,
+    INVENTORY,
+    MID,
+    P_INV_NORM,
+    P_LIQUIDATE,
     P_ORDER_SIZE,
-    P_TOL,
+    REWARD,
     Simulator,
     begin_step,
     buy_capacity,
     fill_ask,
     fill_bid,
-    grid_quotes,
     imbalance_of,
     quotes_from_action,
+    row_function,
     sell_capacity,
     settle,
     step_kernel,
     write_observation,
 )
 from mm_env.data.book import OrderBook
-from mm_env.scenarios.synthetic import EMPTY, queue_ahead, sweep
+from mm_env.execution import (
+    EMPTY,
+    EXEC_INFO_KEYS,
+    N_EXEC_INFO,
+    N_EXEC_STATE,
+    N_UNSEEN,
+    O_BEHIND,
+    O_FRONT,
+    O_FRONT2,
+    O_JOIN,
+    O_JOIN2,
+    O_N_PEND,
+    O_PEND,
+    O_PRICE,
+    O_SIZE,
+    O_SIZE2,
+    QM_EXACT,
+    QM_RISK_AVERSE,
+    X_BID_FLIGHT,
+    X_BID_LIVE,
+    X_FEES,
+    X_KNOWN_INV,
+    arrive,
+    charge,
+    col,
+    depth_update,
+    displayed_at,
+    draw_latency,
+    exec_params,
+    exec_record,
+    execution_share,
+    first_rows,
+    grid_quotes,
+    known_inventory,
+    last_requested,
+    latency_quantiles,
+    maker_fee,
+    parse_queue_model,
+    pop_request,
+    push_request,
+    record_unseen,
+    reset_orders,
+    take_fill,
+    taker_fee,
+)
 
 #: rows from which the multi-threaded build runs: this scenario's rows cost enough that the
 #: second thread pays from a few hundred rows (replay at 1024 rows: 4.3M env-steps/s against
 #: 2.5M serial), unlike the lighter rows of core.PARALLEL_MIN_ROWS
 PARALLEL_MIN_ROWS = 256
 
-# book-specific state columns
-GRID = N_COMMON + 0  # index of the step shown now in the split's step grid
-OUR_BID_TICKS = N_COMMON + 1  # price of our resting bid after the last step (NaN: none)
-OUR_ASK_TICKS = N_COMMON + 2
-BID_AHEAD = N_COMMON + 3  # displayed size ahead of our resting bid
-ASK_AHEAD = N_COMMON + 4
-OUR_BID_SIZE = N_COMMON + 5  # size of our resting bid (it keeps its place only if not larger)
-OUR_ASK_SIZE = N_COMMON + 6
-N_STATE = N_COMMON + 7
-
-# book parameters
-P_TICK = N_COMMON_PARAMS + 0
+# book-specific state columns (after the execution block, mm_env.execution)
+GRID = N_EXEC_STATE + 0  # index of the step shown now in the split's step grid
+N_STATE = N_EXEC_STATE + 1
+# the v0 names of our-order columns, for callers that read them
+OUR_BID_TICKS = col(0, O_PRICE)
+OUR_ASK_TICKS = col(1, O_PRICE)
+BID_AHEAD = col(0, O_FRONT)
+ASK_AHEAD = col(1, O_FRONT)
+BID_BEHIND = col(0, O_BEHIND)
 
 
-@njit(cache=True, inline="always")
-def level_of(prices_t: NDArray[np.float64], quote_t: float, bid_side: bool) -> int:
-    """Our quote's place on one side of a recorded book (prices in ticks, best first).
+class ReplayArrays(NamedTuple):
+    """The read-only recorded book and the step grid, by name (built inside the kernels from
+    their positional arrays: a tuple argument costs a slow type check per call)."""
 
-    -1: it improves the best price, or sits in a gap of the book (nothing displayed there);
-    j: it joins level j; n_levels: beyond the visible (or recorded) levels.
-    """
-    n = prices_t.shape[0]
-    for j in range(n):
-        p = prices_t[j]
-        if math.isnan(p):
-            return n
-        if p == quote_t:
-            return j
-        if (p < quote_t) if bid_side else (p > quote_t):
-            return -1
-    return n
-
-
-@njit(cache=True, inline="always")
-def displayed_ahead(
-    prices_t: NDArray[np.float64],
-    sizes: NDArray[np.float64],
-    quote_t: float,
-    bid_side: bool,
-    ahead: float,
-) -> float:
-    """The queue ahead of a resting quote refreshed to the displayed size at its price."""
-    level = level_of(prices_t, quote_t, bid_side)
-    return queue_ahead(sizes, level, True, ahead) if level < sizes.shape[0] else ahead
+    bid_t: NDArray[np.float64]  # (rows, levels) prices in ticks
+    bid_sz: NDArray[np.float64]
+    ask_t: NDArray[np.float64]
+    ask_sz: NDArray[np.float64]
+    time: NDArray[np.float64]  # (rows,) data clock
+    grid: NDArray[np.int64]  # (steps + 1, 2): [g, 0] the book row ending step g, [g, 1] the
+    #                          row the agent observes then (feed latency)
+    step_time: NDArray[np.float64]  # (steps + 1,) the decision time of each step
+    trade_ptr: NDArray[np.int64]  # trades of row k: trade_ptr[k]:trade_ptr[k + 1]
+    trades: NDArray[np.float64]  # (n, 3): price in ticks (fractional between ticks), size,
+    #                              aggressor side (+1 buyer, -1 seller)
+    msgs: NDArray[np.float64]  # exact queue, per row (else 1 row): LOBSTER type, size, price in
+    #                            ticks, side (0 resting buy, 1 resting sell), execution.first_rows
 
 
-@njit(cache=True, inline="always")
-def _replay_observe(
-    state, i, b, bid_t, bid_sz, ask_t, ask_sz, params, depths, obs
-) -> None:  # pragma: no cover - inlined
-    tick = params[P_TICK]
-    bt = bid_t[b, 0]
-    at = ask_t[b, 0]
+@row_function()
+def _replay_observe(state, i, b, d, params, depths, obs, ep) -> None:  # pragma: no cover
+    tick = ep.tick
+    bt = d.bid_t[b, 0]
+    at = d.ask_t[b, 0]
     write_observation(
         obs,
         i,
         state,
-        imbalance_of(bid_sz[b], ask_sz[b], 1),
+        imbalance_of(d.bid_sz[b], d.ask_sz[b], 1),
         (at - bt) * tick,
         0.5 * (bt + at) * tick,
-        bid_sz[b],
-        ask_sz[b],
+        d.bid_sz[b],
+        d.ask_sz[b],
         depths,
         params,
     )
+    if ep.track_response:
+        obs[i, 1] = state[i, X_KNOWN_INV] / params[P_INV_NORM]
 
 
-@njit(cache=True, inline="always")
-def _replay_step_row(
-    i,
-    state,
-    bid_t,
-    bid_sz,
-    ask_t,
-    ask_sz,
-    grid,
-    trade_ptr,
-    trade_t,
-    trade_size,
-    trade_side,
-    params,
-    actions,
-    depths,
-    obs,
-    truncated,
-    scratch,
-) -> None:
-    tick = params[P_TICK]
-    tol_ticks = params[P_TOL] / tick
+@row_function()
+def _fill(state, i, side, q, price_t, params, ep, ring, seen_at) -> None:
+    """Our side ``side`` fills ``q`` (before the inventory limit) at ``price_t``."""
+    if q <= 0.0:
+        return
+    price = price_t * ep.tick
+    got = (
+        fill_bid(state, i, q, price, params) if side == 0 else fill_ask(state, i, q, price, params)
+    )
+    if got > 0.0:
+        take_fill(state, i, col(side, 0), got)
+        fee = maker_fee(got, price, ep)
+        if fee != 0.0:
+            charge(state, i, fee)
+        if ep.track_response:
+            record_unseen(state, i, ring, seen_at, got if side == 0 else -got)
+
+
+@row_function()
+def _exact_message(state, i, k, d, params, ep, ring, seen_at) -> None:
+    """The exact queue's reading of message row ``k`` (mm_env.execution, "exact")."""
+    typ = int(d.msgs[k, 0])
+    if typ < 1 or typ > 5:
+        return  # cross trades (6) and halts (7): no visible order moves
+    side = int(d.msgs[k, 3])
+    b = col(side, 0)
+    price = state[i, b + O_PRICE]
+    left = state[i, b + O_SIZE] + state[i, b + O_SIZE2]
+    if math.isnan(price) or left <= EMPTY:
+        return
+    p = d.msgs[k, 2]
+    v = d.msgs[k, 1]
+    if p != price:
+        if typ >= 4 and ((p < price) if side == 0 else (p > price)):  # through our price
+            _fill(
+                state,
+                i,
+                side,
+                left if ep.fill_through else min(v, left),
+                price,
+                params,
+                ep,
+                ring,
+                seen_at,
+            )
+        return
+    first = d.msgs[k, 4]
+    if typ == 1:
+        state[i, b + O_BEHIND] += v
+        return
+    if typ == 5:  # hidden: a displayed order has priority over it
+        if state[i, b + O_FRONT] <= EMPTY:
+            _fill(state, i, side, min(v, left), price, params, ep, ring, seen_at)
+        return
+    two = state[i, b + O_SIZE2] > EMPTY
+    if two and first < state[i, b + O_JOIN2]:
+        state[i, b + O_FRONT2] -= v
+    if first < state[i, b + O_JOIN]:  # an order ahead of us
+        state[i, b + O_FRONT] = max(state[i, b + O_FRONT] - v, 0.0)
+        return
+    state[i, b + O_BEHIND] = max(state[i, b + O_BEHIND] - v, 0.0)
+    if typ == 4:  # an order behind part 1 executed: the aggressor passed part 1
+        q = min(v, state[i, b + O_SIZE])
+        if two and first >= state[i, b + O_JOIN2]:
+            q += min(v - q, state[i, b + O_SIZE2])
+        _fill(state, i, side, q, price, params, ep, ring, seen_at)
+
+
+@row_function()
+def _replay_step_row(i, state, d, params, ep, actions, lat, depths, obs, truncated, ring) -> None:
+    tick = ep.tick
     g = int(state[i, GRID])
-    a = grid[g]
-    b = grid[g + 1]
-    bt = bid_t[a, 0]
-    at = ask_t[a, 0]
+    a = d.grid[g, 0]
+    b = d.grid[g + 1, 0]
+    o = d.grid[g, 1]  # the book the agent observed (a, without feed latency)
+    t0 = d.step_time[g]
+    bt = d.bid_t[o, 0]
+    at = d.ask_t[o, 0]
     begin_step(
         state,
         i,
@@ -200,51 +262,139 @@ def _replay_step_row(
         bt * tick,
         at * tick,
         (at - bt) * tick,
-        imbalance_of(bid_sz[a], ask_sz[a], 1),
+        imbalance_of(d.bid_sz[o], d.ask_sz[o], 1),
     )
     qb, qa = quotes_from_action(state, i, actions[i, 0], actions[i, 1], params)
-    qb_t, qa_t = grid_quotes(qb, qa, bt, at, tick, tol_ticks)
+    qb_t, qa_t = grid_quotes(qb, qa, bt, at, tick, ep.tol_ticks)
     state[i, BID_QUOTE] = qb_t * tick
     state[i, ASK_QUOTE] = qa_t * tick
     bid_size = min(params[P_ORDER_SIZE], buy_capacity(state, i, params))
     ask_size = min(params[P_ORDER_SIZE], sell_capacity(state, i, params))
-    # the same order as our resting one (same price, untouched, not larger) keeps its place
-    bid_same = qb_t == state[i, OUR_BID_TICKS] and bid_size <= state[i, OUR_BID_SIZE]
-    ask_same = qa_t == state[i, OUR_ASK_TICKS] and ask_size <= state[i, OUR_ASK_SIZE]
-    bid_level = level_of(bid_t[a], qb_t, True)
-    ask_level = level_of(ask_t[a], qa_t, False)
-    bid_ahead = queue_ahead(bid_sz[a], bid_level, bid_same, state[i, BID_AHEAD])
-    ask_ahead = queue_ahead(ask_sz[a], ask_level, ask_same, state[i, ASK_AHEAD])
-    bid_left = bid_size
-    ask_left = ask_size
-    # replay the recorded events a+1..b (the next timestamp's, per event) against our quotes
+    exact = ep.queue_model == QM_EXACT
+    entry = lat[i, 0] if ep.random_latency else ep.entry_latency
+    seen_delay = lat[i, 1] if ep.random_latency else ep.response_latency
+    if entry == 0.0 and state[i, col(0, O_N_PEND)] == 0.0 and state[i, col(1, O_N_PEND)] == 0.0:
+        # no latency: the requests reach the market at once, against the book shown now
+        arrive(state, i, 0, qb_t, bid_size, d.bid_t[a], d.bid_sz[a], d.ask_t[a, 0], a + 1, ep)
+        arrive(state, i, 1, qa_t, ask_size, d.ask_t[a], d.ask_sz[a], d.bid_t[a, 0], a + 1, ep)
+    else:
+        for side in range(2):
+            p = qb_t if side == 0 else qa_t
+            s = bid_size if side == 0 else ask_size
+            lp, ls = last_requested(state, i, side)
+            if not (p == lp and s == ls) and not (s <= EMPTY and ls <= EMPTY):
+                push_request(state, i, side, p, s, t0 + entry)
     for k in range(a + 1, b + 1):
-        for j in range(trade_ptr[k], trade_ptr[k + 1]):
-            p = trade_t[j]
-            v = trade_size[j]
-            cell = scratch[i]  # one-level book for sweep(): the execution's own volume
-            cell[0] = v
-            if trade_side[j] < 0.0:  # a seller hit the bids
-                if bid_left > EMPTY:
-                    rel = -1 if p < qb_t else (0 if p == qb_t else 1)
-                    ours, bid_ahead = sweep(cell, rel, bid_ahead, bid_left, v)
-                    bid_left -= fill_bid(state, i, ours, qb_t * tick, params)
-            elif ask_left > EMPTY:  # a buyer lifted the asks
-                rel = -1 if p > qa_t else (0 if p == qa_t else 1)
-                ours, ask_ahead = sweep(cell, rel, ask_ahead, ask_left, v)
-                ask_left -= fill_ask(state, i, ours, qa_t * tick, params)
-        bid_ahead = displayed_ahead(bid_t[k], bid_sz[k], qb_t, True, bid_ahead)
-        ask_ahead = displayed_ahead(ask_t[k], ask_sz[k], qa_t, False, ask_ahead)
-    # a quote rests on only if nothing of it filled: after any fill it re-joins at the back
-    state[i, OUR_BID_TICKS] = qb_t if bid_size > EMPTY and bid_left == bid_size else math.nan
-    state[i, OUR_ASK_TICKS] = qa_t if ask_size > EMPTY and ask_left == ask_size else math.nan
-    state[i, OUR_BID_SIZE] = bid_size
-    state[i, OUR_ASK_SIZE] = ask_size
-    state[i, BID_AHEAD] = bid_ahead
-    state[i, ASK_AHEAD] = ask_ahead
+        tk = d.time[k]
+        for side in range(2):  # requests that reached the market before event k
+            c = col(side, O_N_PEND)
+            while state[i, c] > 0.0 and state[i, col(side, O_PEND + 2)] < tk:
+                p, s = pop_request(state, i, side)
+                if side == 0:
+                    arrive(
+                        state, i, 0, p, s, d.bid_t[k - 1], d.bid_sz[k - 1], d.ask_t[k - 1, 0], k, ep
+                    )
+                else:
+                    arrive(
+                        state, i, 1, p, s, d.ask_t[k - 1], d.ask_sz[k - 1], d.bid_t[k - 1, 0], k, ep
+                    )
+        seen_at = tk + seen_delay
+        if exact:
+            _exact_message(state, i, k, d, params, ep, ring, seen_at)
+        else:
+            for j in range(d.trade_ptr[k], d.trade_ptr[k + 1]):
+                p = d.trades[j, 0]
+                v = d.trades[j, 1]
+                if d.trades[j, 2] < 0.0:  # a seller hit the bids
+                    our = state[i, col(0, O_PRICE)]
+                    if not math.isnan(our):
+                        rel = -1 if p < our else (0 if p == our else 1)
+                        q = execution_share(state, i, 0, rel, v, ep)
+                        _fill(state, i, 0, q, our, params, ep, ring, seen_at)
+                else:  # a buyer lifted the asks
+                    our = state[i, col(1, O_PRICE)]
+                    if not math.isnan(our):
+                        rel = -1 if p > our else (0 if p == our else 1)
+                        q = execution_share(state, i, 1, rel, v, ep)
+                        _fill(state, i, 1, q, our, params, ep, ring, seen_at)
+        # the book after event k: queue models, and a book crossing our quotes
+        our = state[i, col(0, O_PRICE)]
+        if not math.isnan(our):
+            shown = displayed_at(d.bid_t[k], d.bid_sz[k], our, True)
+            _after_depth(state, i, 0, shown, k, ep)
+            if ep.fill_through and d.ask_t[k, 0] <= our:
+                left = state[i, col(0, O_SIZE)] + state[i, col(0, O_SIZE2)]
+                _fill(state, i, 0, left, our, params, ep, ring, seen_at)
+        our = state[i, col(1, O_PRICE)]
+        if not math.isnan(our):
+            shown = displayed_at(d.ask_t[k], d.ask_sz[k], our, False)
+            _after_depth(state, i, 1, shown, k, ep)
+            if ep.fill_through and d.bid_t[k, 0] >= our:
+                left = state[i, col(1, O_SIZE)] + state[i, col(1, O_SIZE2)]
+                _fill(state, i, 1, left, our, params, ep, ring, seen_at)
     state[i, GRID] = g + 1
+    now = d.step_time[g + 1]
     truncated[i] = settle(state, i, params)
-    _replay_observe(state, i, b, bid_t, bid_sz, ask_t, ask_sz, params, depths, obs)
+    if truncated[i] and params[P_LIQUIDATE] > 0.0:  # crossing the spread pays the taker fee
+        state[i, REWARD] -= taker_fee(abs(state[i, INVENTORY]), state[i, MID], ep)
+    for side in range(2):
+        state[i, X_BID_LIVE + side] = 0.0 if math.isnan(state[i, col(side, O_PRICE)]) else 1.0
+        state[i, X_BID_FLIGHT + side] = state[i, col(side, O_N_PEND)]
+    if ep.track_response:
+        state[i, X_KNOWN_INV] = known_inventory(state, i, ring, now, state[i, INVENTORY])
+    else:
+        state[i, X_KNOWN_INV] = state[i, INVENTORY]
+    _replay_observe(state, i, d.grid[g + 1, 1], d, params, depths, obs, ep)
+
+
+@row_function()
+def _after_depth(state, i, side, shown, k, ep) -> None:
+    b = col(side, 0)
+    if ep.queue_model == QM_EXACT:
+        if math.isinf(shown):
+            # LOBSTER's message file covers the visible levels only: while our price is beyond
+            # them, orders come and go unseen. Back in view: front capped, the rest behind.
+            state[i, b + O_BEHIND] = -1.0
+        elif math.isinf(state[i, b + O_FRONT]):
+            # joined beyond the visible levels: from the moment it shows, all of it is ahead
+            state[i, b + O_FRONT] = shown
+            state[i, b + O_BEHIND] = 0.0
+            state[i, b + O_JOIN] = k + 1
+        elif not math.isinf(shown):
+            state[i, b + O_FRONT] = min(state[i, b + O_FRONT], shown)
+            if state[i, b + O_BEHIND] < 0.0:  # part 2 became part 1: the rest is behind it
+                state[i, b + O_BEHIND] = shown - state[i, b + O_FRONT]
+        return
+    depth_update(state, i, side, shown, ep)
+
+
+@njit(cache=True, inline="always")
+def _row(
+    i,
+    state,
+    bid_t,
+    bid_sz,
+    ask_t,
+    ask_sz,
+    time,
+    grid,
+    step_time,
+    trade_ptr,
+    trades,
+    msgs,
+    params,
+    ep_rec,
+    actions,
+    lat,
+    depths,
+    obs,
+    truncated,
+    ring,
+) -> None:
+    """One row, its book and parameters by name (built here: a parallel loop cannot take a
+    record or a tuple of arrays from outside its body)."""
+    d = ReplayArrays(bid_t, bid_sz, ask_t, ask_sz, time, grid, step_time, trade_ptr, trades, msgs)
+    _replay_step_row(i, state, d, params, ep_rec[0], actions, lat, depths, obs, truncated, ring)
 
 
 @step_kernel()
@@ -254,40 +404,46 @@ def replay_step(
     bid_sz,
     ask_t,
     ask_sz,
+    time,
     grid,
+    step_time,
     trade_ptr,
-    trade_t,
-    trade_size,
-    trade_side,
+    trades,
+    msgs,
     params,
+    ep_rec,
     actions,
+    lat,
     depths,
     obs,
     truncated,
     active,
-    scratch,
+    ring,
 ):
     """Step every active row (serial; for small batches and the single env)."""
     for i in range(state.shape[0]):
         if active[i]:
-            _replay_step_row(
+            _row(
                 i,
                 state,
                 bid_t,
                 bid_sz,
                 ask_t,
                 ask_sz,
+                time,
                 grid,
+                step_time,
                 trade_ptr,
-                trade_t,
-                trade_size,
-                trade_side,
+                trades,
+                msgs,
                 params,
+                ep_rec,
                 actions,
+                lat,
                 depths,
                 obs,
                 truncated,
-                scratch,
+                ring,
             )
 
 
@@ -298,57 +454,80 @@ def replay_step_parallel(
     bid_sz,
     ask_t,
     ask_sz,
+    time,
     grid,
+    step_time,
     trade_ptr,
-    trade_t,
-    trade_size,
-    trade_side,
+    trades,
+    msgs,
     params,
+    ep_rec,
     actions,
+    lat,
     depths,
     obs,
     truncated,
     active,
-    scratch,
+    ring,
 ):
     """Step every active row on all cores (rows are independent; the book is read-only)."""
     for i in prange(state.shape[0]):
         if active[i]:
-            _replay_step_row(
+            _row(
                 i,
                 state,
                 bid_t,
                 bid_sz,
                 ask_t,
                 ask_sz,
+                time,
                 grid,
+                step_time,
                 trade_ptr,
-                trade_t,
-                trade_size,
-                trade_side,
+                trades,
+                msgs,
                 params,
+                ep_rec,
                 actions,
+                lat,
                 depths,
                 obs,
                 truncated,
-                scratch,
+                ring,
             )
 
 
 @njit(cache=True)
-def replay_reset_rows(state, rows, bid_t, bid_sz, ask_t, ask_sz, grid, params, depths, obs):
-    tick = params[P_TICK]
+def replay_reset_rows(
+    state,
+    rows,
+    bid_t,
+    bid_sz,
+    ask_t,
+    ask_sz,
+    time,
+    grid,
+    step_time,
+    trade_ptr,
+    trades,
+    msgs,
+    params,
+    depths,
+    obs,
+    ep_rec,
+):
+    d = ReplayArrays(bid_t, bid_sz, ask_t, ask_sz, time, grid, step_time, trade_ptr, trades, msgs)
+    ep = ep_rec[0]
+    tick = ep.tick
     for i in rows:
-        a = grid[int(state[i, GRID])]
-        bt = bid_t[a, 0]
-        at = ask_t[a, 0]
-        state[i, OUR_BID_TICKS] = math.nan
-        state[i, OUR_ASK_TICKS] = math.nan
-        state[i, OUR_BID_SIZE] = 0.0
-        state[i, OUR_ASK_SIZE] = 0.0
-        imb = imbalance_of(bid_sz[a], ask_sz[a], 1)
+        g = int(state[i, GRID])
+        o = d.grid[g, 1]
+        bt = d.bid_t[o, 0]
+        at = d.ask_t[o, 0]
+        reset_orders(state, i)
+        imb = imbalance_of(d.bid_sz[o], d.ask_sz[o], 1)
         begin_step(state, i, 0.5 * (bt + at) * tick, bt * tick, at * tick, (at - bt) * tick, imb)
-        _replay_observe(state, i, a, bid_t, bid_sz, ask_t, ask_sz, params, depths, obs)
+        _replay_observe(state, i, o, d, params, depths, obs, ep)
 
 
 # ---- preparing a loaded book for the kernels ----------------------------------------------------
@@ -501,7 +680,6 @@ class ReplaySimulator(Simulator):
             config = config.replace(spread_unit=float(np.median(book.spread[r0:r1])))
         super().__init__(config, n_envs)
         self.book = book
-        self._scratch = np.zeros((self.n_envs, 1))
         tick = config.tick_size
         L = config.n_levels
         self.bid_ticks = self._to_ticks(book.bid_prices[:, :L], "bid prices")
@@ -545,6 +723,82 @@ class ReplaySimulator(Simulator):
         self.trade_ticks = np.where(np.abs(exact - nearest) <= 1e-6, nearest, exact)
         self.trade_size = np.asarray(trades["size"], dtype=np.float64)
         self.trade_side = np.asarray(trades["side"], dtype=np.float64)
+        self._setup_execution(book, config)
+
+    def _setup_execution(self, book: OrderBook, config: ReplayConfig) -> None:
+        """The execution parameters (mm_env.execution) and the arrays its rules read."""
+        model, n = parse_queue_model("queue_model", config.queue_model)
+        msgs = book.messages
+        has_ids = msgs is not None and len(msgs) == book.n_rows
+        if model < 0:  # auto
+            model = QM_EXACT if has_ids else QM_RISK_AVERSE
+        if model == QM_EXACT and not has_ids:
+            raise ValueError(
+                f"config field 'queue_model': 'exact' needs order ids (a LOBSTER message file); "
+                f"{book.source} has none; use 'risk_averse', 'power:N', 'log' or 'auto'"
+            )
+        self.queue_model = model
+        self.exec = exec_params(config, model, n)
+        self._entry_q = latency_quantiles("entry_latency", config.entry_latency)
+        self._resp_q = latency_quantiles("response_latency", config.response_latency)
+        self.latency = np.zeros((self.n_envs, 2))
+        self.latency[:, 0] = self.exec.entry_latency
+        self.latency[:, 1] = self.exec.response_latency
+        self.unseen = np.zeros((self.n_envs, N_UNSEEN, 2))
+        if model == QM_EXACT:
+            m_type = msgs["type"].to_numpy(dtype=np.int64)
+            m_price = msgs["price"].to_numpy(dtype=np.float64) / config.tick_size
+            nearest = np.round(m_price)
+            m_msgs = np.column_stack(
+                [
+                    m_type,
+                    msgs["size"].to_numpy(dtype=np.float64),
+                    np.where(np.abs(m_price - nearest) <= 1e-6, nearest, m_price),
+                    np.where(msgs["direction"].to_numpy(dtype=np.int64) > 0, 0, 1),
+                    first_rows(msgs["order_id"].to_numpy(dtype=np.int64), m_type),
+                ]
+            ).astype(np.float64)
+        else:
+            m_msgs = np.zeros((1, 5))
+        t = np.asarray(book.time, dtype=np.float64)
+        if config.step_seconds is None:
+            step_time = t[self.grid]
+        else:
+            r0, _ = split_rows(book, config)
+            step_time = t[r0] + config.step_seconds * np.arange(self.grid.size)
+        if config.feed_latency > 0.0:
+            obs_row = np.searchsorted(t, step_time - config.feed_latency, side="right") - 1
+            obs_row = np.clip(obs_row, 0, None)
+        else:
+            obs_row = self.grid
+        self._exec_rec = exec_record(self.exec)
+        self.data = ReplayArrays(
+            self.bid_ticks,
+            self.bid_sizes,
+            self.ask_ticks,
+            self.ask_sizes,
+            np.ascontiguousarray(t),
+            np.ascontiguousarray(np.column_stack([self.grid, obs_row]).astype(np.int64)),
+            np.ascontiguousarray(step_time, dtype=np.float64),
+            self.trade_ptr,
+            np.ascontiguousarray(
+                np.column_stack([self.trade_ticks, self.trade_size, self.trade_side])
+                .astype(np.float64)
+                .reshape(-1, 3)
+            ),
+            np.ascontiguousarray(m_msgs),
+        )
+
+    def exec_info(self, row: int = 0) -> dict[str, float]:
+        """The execution info keys of one row (mm_env.execution): fees, rejections, which
+        orders are live and how many requests are in flight, the inventory the agent knows."""
+        return dict(zip(EXEC_INFO_KEYS, self.state[row, X_FEES : X_FEES + N_EXEC_INFO].tolist()))
+
+    def _draw_latency(self, rng: np.random.Generator) -> None:
+        if self.exec.random_latency:
+            u = rng.random((self.n_envs, 2))
+            self.latency[:, 0] = draw_latency(self._entry_q, self.exec.entry_latency, u[:, 0])
+            self.latency[:, 1] = draw_latency(self._resp_q, self.exec.response_latency, u[:, 1])
 
     def _to_ticks(self, prices: NDArray[np.float64], what: str) -> NDArray[np.float64]:
         """Prices as whole ticks; one more than 1e-6 tick off the grid raises, naming its line.
@@ -569,7 +823,7 @@ class ReplaySimulator(Simulator):
         return np.ascontiguousarray(ticks)
 
     def book_params(self) -> list[float]:
-        return [self.config.tick_size]
+        return []
 
     @property
     def n_available_steps(self) -> int:
@@ -579,64 +833,52 @@ class ReplaySimulator(Simulator):
     def _reset_rows(self, rows: NDArray[np.intp], rng: np.random.Generator) -> None:
         last_start = self.n_available_steps - self.config.n_steps
         self.state[rows, GRID] = rng.integers(0, last_start + 1, size=rows.size)
+        self.unseen[rows] = 0.0
         replay_reset_rows(
-            self.state,
-            rows,
-            self.bid_ticks,
-            self.bid_sizes,
-            self.ask_ticks,
-            self.ask_sizes,
-            self.grid,
-            self.params,
-            self.depths,
-            self.obs,
+            self.state, rows, *self.data, self.params, self.depths, self.obs, self._exec_rec
         )
 
     def _step_kernel(
         self, actions: NDArray[np.float64], rng: np.random.Generator, active: NDArray[np.bool_]
     ) -> None:
+        self._draw_latency(rng)
         kernel = replay_step_parallel if self.n_envs >= PARALLEL_MIN_ROWS else replay_step
         kernel(
-            *self._book_args, actions, self.depths, self.obs, self.truncated, active, self._scratch
+            self.state,
+            *self.data,
+            self.params,
+            self._exec_rec,
+            actions,
+            self.latency,
+            self.depths,
+            self.obs,
+            self.truncated,
+            active,
+            self.unseen,
         )
 
     def _step_one_kernel(self, rng: np.random.Generator) -> None:
         """The single env's hot path: the serial kernel with its arguments prepared once (a
-        replay step draws nothing)."""
+        replay step draws nothing unless a latency is random)."""
         args = self.__dict__.get("_one_args")
         if args is None:
             args = (
-                *self._book_args,
+                self.state,
+                *self.data,
+                self.params,
+                self._exec_rec,
                 self._one_action,
+                self.latency,
                 self.depths,
                 self.obs,
                 self.truncated,
                 self._all_rows,
-                self._scratch,
+                self.unseen,
             )
             self.__dict__["_one_args"] = args
+        if self.exec.random_latency:
+            self._draw_latency(rng)
         replay_step(*args)
-
-    @property
-    def _book_args(self) -> tuple[Any, ...]:
-        """The kernels' read-only book arguments and the state (built once: the hot path)."""
-        args = self.__dict__.get("_book_args_cache")
-        if args is None:
-            args = (
-                self.state,
-                self.bid_ticks,
-                self.bid_sizes,
-                self.ask_ticks,
-                self.ask_sizes,
-                self.grid,
-                self.trade_ptr,
-                self.trade_ticks,
-                self.trade_size,
-                self.trade_side,
-                self.params,
-            )
-            self.__dict__["_book_args_cache"] = args
-        return args
 
     def book_snapshot(self, row: int = 0) -> dict[str, NDArray[np.float64]]:
         k = self.grid[int(self.state[row, GRID])]

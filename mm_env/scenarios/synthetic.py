@@ -11,21 +11,10 @@ when we joined (our queue position), and first when our quote improves the best 
 orders larger than the visible book execute against the visible levels only. Our orders are not
 shown in the book and move it only by absorbing the market-order volume that fills them.
 
-Queue position between steps (the rule of :mod:`mm_env.scenarios.replay`). A quote keeps the
-position of our resting quote of the previous step only if it is the same order: same price,
-nothing of it filled in that step, and not larger (a quote grows when the inventory limit
-allowed less before). It then keeps the queue ahead of it as reduced by the executions ahead of
-it, never more than the size now displayed at its price (cancellations ahead move it up).
-Otherwise it is placed anew, behind all the size displayed at its price: after any fill,
-partial or full, our quote re-joins at the back of the queue at its price, with its full size.
-The state holds one queue position per side, so a partly filled quote cannot keep its
-remainder's place while its top-up joins behind; sending the whole quote to the back is the
-conservative choice (a market order fills it no more than it would fill that remainder and
-top-up), where keeping the place for the topped-up size would let the top-up jump the orders
-that joined the level in between.
-
-Quotes are placed on the tick grid by the core's rule (:mod:`mm_env.core`, "Quote placement"):
-rounded away from the mid, post-only, our ask at least one tick above our bid.
+Quote placement and queue position: the rules of :mod:`mm_env.execution` (the v0 rule of
+"Our resting orders": an order keeps its place only if it is the same price, nothing of it
+filled and it is not larger; else the whole quote re-joins at the back) with the risk-averse
+queue, applied to the sweep of each market order. No latency (:mod:`mm_env.execution`).
 
 Random contract: per step and row, 6 uniforms then 2 standard normals, drawn as two arrays
 ``rng.random((n, 6))`` and ``rng.standard_normal((n, 2))``; at reset, per row, 2 * n_levels
@@ -53,7 +42,6 @@ from mm_env.core import (
     buy_capacity,
     fill_ask,
     fill_bid,
-    grid_quotes,
     imbalance_of,
     quotes_from_action,
     sell_capacity,
@@ -61,6 +49,7 @@ from mm_env.core import (
     step_kernel,
     write_observation,
 )
+from mm_env.execution import EMPTY, grid_quotes, queue_ahead, sweep
 
 #: rows from which the multi-threaded build runs: this scenario's rows cost enough that the
 #: second thread pays from a few hundred rows, unlike the lighter rows of
@@ -100,56 +89,6 @@ N_UNIFORMS = 6
 Z_BID_BEST, Z_ASK_BEST = 0, 1
 N_NORMALS = 2
 SQRT3 = math.sqrt(3.0)
-
-EMPTY = 1e-12  # a level with less than this is empty
-
-
-@njit(cache=True, inline="always")
-def queue_ahead(sizes: NDArray[np.float64], level: int, same_order: bool, previous: float) -> float:
-    """Displayed size ahead of our quote at ``level`` (negative: improving, so nothing ahead).
-
-    ``same_order``: the quote keeps its place, ``previous`` ahead of it, never more than the
-    size displayed (our resting order of the previous step: same price, nothing of it filled,
-    not larger); otherwise it joins behind everything displayed at its price.
-    """
-    if level < 0:
-        return 0.0
-    if level >= sizes.shape[0]:
-        return math.inf  # beyond the visible book: never reached
-    if same_order:
-        return min(previous, sizes[level])
-    return sizes[level]
-
-
-@njit(cache=True, inline="always")
-def sweep(
-    sizes: NDArray[np.float64], level: int, ahead: float, our_size: float, volume: float
-) -> tuple[float, float]:
-    """A market order of ``volume`` walks one side's levels; returns (our fill, queue left ahead).
-
-    ``sizes`` (best first) is consumed in place. Our order of ``our_size`` sits at ``level``
-    behind ``ahead`` (level < 0: it improves the best price and is hit first).
-    """
-    remaining = volume
-    ours = 0.0
-    if level < 0 and our_size > 0.0:
-        ours = min(remaining, our_size)
-        remaining -= ours
-    for j in range(sizes.shape[0]):
-        if remaining <= 0.0:
-            break
-        if j == level:
-            take = min(remaining, ahead)
-            ahead -= take
-            sizes[j] -= take
-            remaining -= take
-            f = min(remaining, our_size)
-            ours += f
-            remaining -= f
-        take = min(remaining, sizes[j])
-        sizes[j] -= take
-        remaining -= take
-    return ours, ahead
 
 
 @njit(cache=True, inline="always")

@@ -1,0 +1,753 @@
+"""Execution: how our quotes meet a tick-grid market — the one statement of the rules.
+
+Used by ``MarketMaking`` (:mod:`mm_env.scenarios.synthetic`) and ``Replay``
+(:mod:`mm_env.scenarios.replay`); every other docstring links here. Notation (as in
+hftbacktest's ``src/backtest/models/queue.rs``): for one resting order of ours at a price level,
+``front`` is the displayed quantity queued ahead of it, ``back`` the displayed quantity behind it.
+
+Quote placement
+    The action gives bid = mid − (m s / 2)(1 + skew), ask = mid + (m s / 2)(1 − skew)
+    (:func:`mm_env.core.quotes_from_action`). On the tick grid (:func:`grid_quotes`) the quotes
+    are rounded away from the mid (bid down, ask up; within ``touch_tolerance`` of a tick counts
+    as on it), made post-only against the book the agent observes (a bid at or above the best
+    ask moves to one tick below it, an ask at or below the best bid to one tick above it), and
+    our ask is always at least one tick above our bid. A side's size is
+    ``min(order_size, inventory room)``; size 0 cancels that side.
+
+Our resting orders (state columns ``O_*`` below, one block per side)
+    A side holds at most one order, in at most two parts: part 1 (size, ``front``) and, with
+    ``keep_priority``, part 2, size added to it later, which queues behind part 1 and behind
+    everything displayed when it was added. A request (price, size) reaching the market
+    (after the entry latency):
+
+    * another price, or no order: a new order, behind everything displayed at its price (the
+      queue model's join rule below);
+    * the same price, ``keep_priority=True`` (the exchanges' price-time priority: NASDAQ, the
+      LOBSTER venue, and most crypto venues): a smaller size reduces the order (part 2 first)
+      and keeps its place; a larger size keeps the remainder's place and the added size joins
+      at the back (part 2);
+    * the same price, ``keep_priority=False`` (the v0 rule): the order keeps its place only if
+      nothing of it filled since it was placed and it is not larger; otherwise the whole
+      quote re-joins at the back with its full size;
+    * post-only: a bid at or above the best ask at arrival (an ask at or below the best bid) is
+      rejected (``info["n_rejected"]``) and the side has no order until the next request. At
+      zero latency this never happens (quotes are made post-only against the same book).
+
+Queue models (``queue_model``). At join, ``front`` = the size displayed at our price; a quote
+that improves the best price or sits in a gap of the book has ``front = 0``; beyond the visible
+levels ``front`` is unknown (infinite) until its price becomes visible, then the displayed size.
+
+    * An execution of size v at our price: ``front -= v``; what passes ``front`` fills us
+      (partial fills). Through our price (the aggressor reached a worse price, so price priority
+      met us first): with ``fill_through`` the whole remaining order fills (our level was
+      exhausted: hftbacktest's rule), else ``min(v, remaining)`` (v0). With ``fill_through`` a
+      book that crosses our quote (best ask <= our bid, best bid >= our ask) also fills the whole
+      remaining order at our price.
+    * A depth update at our price from ``prev`` to ``new`` displayed, with ``traded`` the
+      executions at our price seen since the previous update (so an execution is never counted
+      both as a trade and as a depth decrease): ``chg = prev - new - traded``.
+      ``risk_averse`` (hftbacktest ``RiskAdverseQueueModel``; the v0 rule): ``front = min(front,
+      new)`` — cancellations move us up only through the cap. Probabilistic
+      (hftbacktest ``ProbQueueModel::depth``): if ``chg < 0`` (the level grew)
+      ``front = min(front, new)``; else with ``back = prev - front`` and ``p = prob(front, back)``
+      the probability that the cancellation was behind us,
+      ``front = min(front - (1 - p) chg + min(back - p chg, 0), new)`` (:func:`prob_depth`), with
+
+      ========== =================================================== ===========================
+      model      ``p``                                               hftbacktest
+      ========== =================================================== ===========================
+      power:N    back^N / (back^N + front^N)                         ``PowerProbQueueFunc``
+      power2:N   back^N / (back + front)^N                           ``PowerProbQueueFunc2``
+      power3:N   1 - (front / (front + back))^N                      ``PowerProbQueueFunc3``
+      log        ln(1 + back) / (ln(1 + back) + ln(1 + front))       ``LogProbQueueFunc``
+      log2       ln(1 + back) / ln(1 + back + front)                 ``LogProbQueueFunc2``
+      ========== =================================================== ===========================
+
+      (a non-finite ``p``, e.g. 0/0, counts as 1, as hftbacktest does).
+    * ``exact`` (LOBSTER message data only; hftbacktest's L3 FIFO model): every order resting at
+      our price when our order arrives is ahead of it, including orders resting before the file
+      began; orders submitted later are behind it. ``front`` falls exactly when an order ahead
+      is executed (type 4), partly cancelled (2) or deleted (3); an execution of an order behind
+      us means the aggressor passed us, so it fills us (up to its size). Hidden executions (5)
+      do not touch the visible queue (at our price they fill us only with ``front = 0``: a
+      displayed order has priority over hidden ones); halts (7) change nothing. LOBSTER's
+      message file of N levels carries only the messages within those N levels: while our
+      price is beyond them (and when we join there), orders come and go unseen, so when it
+      comes back into view ``front = min(front, displayed)`` and the rest is behind us. The loader's
+      ``first_row`` (the message row at which each order id first appeared, -1 for orders
+      present before the file began) decides ahead/behind: an order is ahead of a part joined
+      before row j iff its ``first_row < j``.
+
+Latency (Replay: seconds on the data's clock, per-event and clock stepping alike)
+    * entry (``entry_latency``): a request decided at time t reaches the market at
+      ``max(t + latency, arrival of the previous request)`` (one session's messages arrive in
+      order); until then the previous order stays live and can fill. At most
+      ``N_PENDING`` requests per side are in flight; a further one replaces the newest.
+    * response (``response_latency``): a fill at exchange time t reaches the agent's observed
+      inventory (observation entry ``inventory``) at t + latency; ``info["inventory"]`` is the
+      true inventory.
+    * feed (``feed_latency``, constant): the observation shows the book as it was that long
+      before the step's time, and quotes are built from that book.
+    * a constant, ``"lognormal:MEDIAN,SIGMA"`` (exp of a normal with mean ln MEDIAN, s.d.
+      SIGMA), or an empirical sample (a tuple of seconds, or ``"file:PATH"``, one number a line)
+      drawn with replacement. Random contract: per step, if entry or response latency is
+      random, ``rng.random((n_envs, 2))`` after the scenario's own draws (column 0 entry,
+      column 1 response), mapped through the distribution's quantile function.
+    MarketMaking: no latency (its book has no clock finer than a step; see the issue list).
+
+Fees (``maker_fee_bps``, ``taker_fee_bps`` per traded value in basis points; ``maker_fee_per_unit``,
+``taker_fee_per_unit`` per unit traded; a negative maker fee is a rebate). Each of our fills is a
+maker fill and pays ``q price maker_fee_bps / 1e4 + q maker_fee_per_unit`` from cash at the
+fill, so PnL and reward include it; ``info["fees"]`` is the episode's cumulative fees (negative:
+net rebate). ``liquidate_at_end`` crosses the spread, so its cost adds the taker fee on
+``|q| mid``. Defaults are zero: the venues of our data charge tiered, member-specific fees
+(NASDAQ's 2012 schedule: about 0.30 ¢/share taker, 0.20–0.29 ¢/share rebate), so pick yours.
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import Any, NamedTuple
+
+import numpy as np
+from numba import njit
+from numpy.typing import NDArray
+
+from mm_env.core import N_COMMON, row_function
+
+EMPTY = 1e-12  # a level (or an order) with less than this is empty
+
+# ---- queue models --------------------------------------------------------------------------------
+QM_RISK_AVERSE = 0
+QM_POWER = 1
+QM_POWER2 = 2
+QM_POWER3 = 3
+QM_LOG = 4
+QM_LOG2 = 5
+QM_EXACT = 6
+_QUEUE_MODELS = {"power": QM_POWER, "power2": QM_POWER2, "power3": QM_POWER3}
+QUEUE_MODEL_NAMES = (
+    "risk_averse",
+    "power:N",
+    "power2:N",
+    "power3:N",
+    "log",
+    "log2",
+    "exact",
+    "auto",
+)
+
+
+def parse_queue_model(field: str, value: Any) -> tuple[int, float]:
+    """``(model code, n)`` of a ``queue_model`` string; ``"auto"`` is resolved by the caller.
+
+    Raises ``ValueError`` naming ``field`` for anything else.
+    """
+    if isinstance(value, str):
+        if value == "risk_averse":
+            return QM_RISK_AVERSE, 0.0
+        if value == "log":
+            return QM_LOG, 0.0
+        if value == "log2":
+            return QM_LOG2, 0.0
+        if value == "exact":
+            return QM_EXACT, 0.0
+        if value == "auto":
+            return -1, 0.0
+        name, sep, n = value.partition(":")
+        if sep and name in _QUEUE_MODELS:
+            try:
+                v = float(n)
+            except ValueError:
+                v = math.nan
+            if math.isfinite(v) and v > 0:
+                return _QUEUE_MODELS[name], v
+    raise ValueError(
+        f"config field {field!r}: unknown queue model {value!r}; one of {QUEUE_MODEL_NAMES} "
+        "(N > 0, e.g. 'power:2')"
+    )
+
+
+@njit(cache=True, inline="always")
+def queue_prob(model: int, n: float, front: float, back: float) -> float:
+    """``p``, the probability that a cancellation at our level was behind us (module table)."""
+    f = max(front, 0.0)
+    b = max(back, 0.0)
+    if model == QM_POWER:  # queue.rs PowerProbQueueFunc: back^n / (back^n + front^n)
+        p = b**n / (b**n + f**n) if b + f > 0.0 else math.nan
+    elif model == QM_POWER2:  # queue.rs PowerProbQueueFunc2: back^n / (back + front)^n
+        p = b**n / (b + f) ** n if b + f > 0.0 else math.nan
+    elif model == QM_POWER3:  # queue.rs PowerProbQueueFunc3: 1 - (front / (front + back))^n
+        p = 1.0 - (f / (f + b)) ** n if b + f > 0.0 else math.nan
+    elif model == QM_LOG:  # queue.rs LogProbQueueFunc: ln(1+back) / (ln(1+back) + ln(1+front))
+        lb = math.log1p(b)
+        p = lb / (lb + math.log1p(f)) if b + f > 0.0 else math.nan
+    else:  # QM_LOG2, queue.rs LogProbQueueFunc2: ln(1 + back) / ln(1 + back + front)
+        p = math.log1p(b) / math.log1p(b + f) if b + f > 0.0 else math.nan
+    return p if math.isfinite(p) else 1.0
+
+
+@njit(cache=True, inline="always")
+def prob_depth(model: int, n: float, front: float, prev: float, new: float, traded: float) -> float:
+    """``front`` after a depth update (module docstring, "Queue models"; queue.rs
+    ``ProbQueueModel::depth`` for the probabilistic models)."""
+    if model == QM_RISK_AVERSE or model == QM_EXACT:
+        return min(front, new)
+    chg = prev - new - traded
+    if chg < 0.0:
+        return min(front, new)
+    back = prev - front
+    p = queue_prob(model, n, front, back)
+    return min(front - (1.0 - p) * chg + min(back - p * chg, 0.0), new)
+
+
+# ---- quote placement ----------------------------------------------------------------------------
+@njit(cache=True, inline="always")
+def grid_quotes(
+    qb: float, qa: float, best_bid_t: float, best_ask_t: float, tick: float, tol_ticks: float
+) -> tuple[float, float]:
+    """Our (bid, ask) in ticks on a tick grid (module docstring, "Quote placement").
+
+    Rounded away from the mid (a quote within ``tol_ticks`` of a tick counts as on it),
+    post-only against the best prices ``best_bid_t`` / ``best_ask_t`` (in ticks), and the ask
+    at least one tick above the bid.
+    """
+    bid_t = min(math.floor(qb / tick + tol_ticks), best_ask_t - 1.0)
+    ask_t = max(math.ceil(qa / tick - tol_ticks), best_bid_t + 1.0)
+    if ask_t < bid_t + 1.0:
+        ask_t = bid_t + 1.0
+    return bid_t, ask_t
+
+
+@njit(cache=True, inline="always")
+def queue_ahead(sizes: NDArray[np.float64], level: int, same_order: bool, previous: float) -> float:
+    """Displayed size ahead of our quote at ``level`` (-1: improving or in a gap, nothing ahead;
+    ``>= len(sizes)``: beyond the visible book, infinite). ``same_order``: it keeps its place,
+    ``previous`` ahead of it, never more than displayed; otherwise behind everything displayed.
+    """
+    if level < 0:
+        return 0.0
+    if level >= sizes.shape[0]:
+        return math.inf  # beyond the visible book: never reached
+    if same_order:
+        return min(previous, sizes[level])
+    return sizes[level]
+
+
+@njit(cache=True, inline="always")
+def sweep(
+    sizes: NDArray[np.float64], level: int, ahead: float, our_size: float, volume: float
+) -> tuple[float, float]:
+    """A market order of ``volume`` walks one side's levels; returns (our fill, queue left ahead).
+
+    ``sizes`` (best first) is consumed in place. Our order of ``our_size`` sits at ``level``
+    behind ``ahead`` (level < 0: it improves the best price and is hit first).
+    """
+    remaining = volume
+    ours = 0.0
+    if level < 0 and our_size > 0.0:
+        ours = min(remaining, our_size)
+        remaining -= ours
+    for j in range(sizes.shape[0]):
+        if remaining <= 0.0:
+            break
+        if j == level:
+            take = min(remaining, ahead)
+            ahead -= take
+            sizes[j] -= take
+            remaining -= take
+            f = min(remaining, our_size)
+            ours += f
+            remaining -= f
+        take = min(remaining, sizes[j])
+        sizes[j] -= take
+        remaining -= take
+    return ours, ahead
+
+
+@njit(cache=True, inline="always")
+def level_of(prices_t: NDArray[np.float64], quote_t: float, bid_side: bool) -> int:
+    """Our quote's place on one side of a book (prices in ticks, best first, NaN = empty).
+
+    -1: it improves the best price, or sits in a gap of the book (nothing displayed there);
+    j: it joins level j; len(prices_t): beyond the visible (or recorded) levels.
+    """
+    n = prices_t.shape[0]
+    for j in range(n):
+        p = prices_t[j]
+        if math.isnan(p):
+            return n
+        if p == quote_t:
+            return j
+        if (p < quote_t) if bid_side else (p > quote_t):
+            return -1
+    return n
+
+
+@njit(cache=True, inline="always")
+def displayed_at(
+    prices_t: NDArray[np.float64], sizes: NDArray[np.float64], quote_t: float, bid_side: bool
+) -> float:
+    """Size displayed at ``quote_t`` (0 in a gap or improving; inf beyond the visible levels)."""
+    level = level_of(prices_t, quote_t, bid_side)
+    if level < 0:
+        return 0.0
+    if level >= sizes.shape[0]:
+        return math.inf
+    return sizes[level]
+
+
+# ---- parameters by name -------------------------------------------------------------------------
+class ExecParams(NamedTuple):
+    """The execution parameters a kernel reads, by name (built by :func:`exec_params`)."""
+
+    tick: float  # price grid
+    tol_ticks: float  # touch_tolerance / tick
+    queue_model: int  # QM_*
+    queue_n: float  # N of the power models
+    keep_priority: bool
+    fill_through: bool
+    maker_bps: float  # maker fee, fraction of traded value (bps / 1e4)
+    maker_unit: float  # maker fee per unit
+    taker_bps: float
+    taker_unit: float
+    entry_latency: float  # constant part (seconds on the data clock); draws come in arrays
+    response_latency: float
+    random_latency: bool  # draws are passed in (column 0 entry, 1 response)
+    track_response: bool  # response latency > 0 or random: observed inventory lags
+
+
+def exec_params(config: Any, queue_model: int, queue_n: float) -> ExecParams:
+    """The :class:`ExecParams` of a config (a SyntheticConfig or ReplayConfig)."""
+    tick = float(config.tick_size)
+    entry = getattr(config, "entry_latency", 0.0)
+    resp = getattr(config, "response_latency", 0.0)
+    random_lat = not isinstance(entry, (int, float)) or not isinstance(resp, (int, float))
+    return ExecParams(
+        tick=tick,
+        tol_ticks=float(config.touch_tolerance) / tick,
+        queue_model=int(queue_model),
+        queue_n=float(queue_n),
+        keep_priority=bool(config.keep_priority),
+        fill_through=bool(config.fill_through),
+        maker_bps=float(config.maker_fee_bps) * 1e-4,
+        maker_unit=float(config.maker_fee_per_unit),
+        taker_bps=float(config.taker_fee_bps) * 1e-4,
+        taker_unit=float(config.taker_fee_per_unit),
+        entry_latency=float(entry) if isinstance(entry, (int, float)) else 0.0,
+        response_latency=float(resp) if isinstance(resp, (int, float)) else 0.0,
+        random_latency=random_lat,
+        track_response=random_lat or float(resp) > 0.0,
+    )
+
+
+def exec_record(ep: ExecParams) -> NDArray[Any]:
+    """:class:`ExecParams` as a one-element structured array, the form the kernels take (numba
+    reads its fields by name, ``ep.tick``; a named tuple argument costs a slow type check on
+    every call from Python)."""
+    kinds = {int: np.int64, bool: np.bool_, float: np.float64}
+    dtype = np.dtype([(k, kinds[type(v)]) for k, v in ep._asdict().items()])
+    rec = np.zeros(1, dtype=dtype)
+    for k, v in ep._asdict().items():
+        rec[k] = v
+    return rec
+
+
+# ---- latency distributions ---------------------------------------------------------------
+def latency_quantiles(field: str, value: Any) -> NDArray[np.float64] | None:
+    """A latency spec as a sorted sample whose empirical quantile function maps uniforms to
+    draws (``None`` for a constant). Lognormal specs are tabulated at 4096 quantiles.
+
+    Raises ``ValueError`` naming ``field`` (or the file) for a bad spec.
+    """
+    if isinstance(value, bool):
+        raise ValueError(
+            f"config field {field!r}: must be seconds or a distribution (got {value!r})"
+        )
+    if isinstance(value, (int, float)):
+        if not math.isfinite(value) or value < 0:
+            raise ValueError(f"config field {field!r}: must be finite and >= 0 (got {value!r})")
+        return None
+    if isinstance(value, str) and value.startswith("lognormal:"):
+        try:
+            med, sig = (float(x) for x in value[len("lognormal:") :].split(","))
+        except ValueError:
+            med, sig = math.nan, math.nan
+        if not (math.isfinite(med) and med > 0 and math.isfinite(sig) and sig >= 0):
+            raise ValueError(
+                f"config field {field!r}: 'lognormal:MEDIAN,SIGMA' needs MEDIAN > 0 and "
+                f"SIGMA >= 0, finite (got {value!r})"
+            )
+        from statistics import NormalDist
+
+        u = (np.arange(4096) + 0.5) / 4096
+        z = np.array([NormalDist().inv_cdf(float(x)) for x in u])
+        return np.asarray(med * np.exp(sig * z), dtype=np.float64)
+    if isinstance(value, str) and value.startswith("file:"):
+        path = Path(value[len("file:") :])
+        try:
+            text = path.read_text()
+        except OSError as exc:
+            raise ValueError(
+                f"config field {field!r}: cannot read latency file {path}: {exc}"
+            ) from None
+        vals = []
+        for k, line in enumerate(text.splitlines(), 1):
+            s = line.strip()
+            if not s or s.startswith("#"):
+                continue
+            try:
+                v = float(s)
+            except ValueError:
+                raise ValueError(
+                    f"latency file {path} (config field {field!r}), line {k}: not a number: {s!r}"
+                ) from None
+            if not math.isfinite(v) or v < 0:
+                raise ValueError(
+                    f"latency file {path} (config field {field!r}), line {k}: latency must be "
+                    f"finite and >= 0 (got {s!r})"
+                )
+            vals.append(v)
+        if not vals:
+            raise ValueError(f"latency file {path} (config field {field!r}) has no latencies")
+        return np.sort(np.array(vals, dtype=np.float64))
+    if isinstance(value, tuple) and value:
+        arr = (
+            np.asarray(value, dtype=np.float64)
+            if all(isinstance(x, (int, float)) and not isinstance(x, bool) for x in value)
+            else np.array([np.nan])
+        )
+        if not np.all(np.isfinite(arr)) or np.any(arr < 0):
+            raise ValueError(
+                f"config field {field!r}: an empirical sample must be finite seconds >= 0 "
+                f"(got {value!r})"
+            )
+        return np.sort(arr)
+    raise ValueError(
+        f"config field {field!r}: seconds (>= 0), 'lognormal:MEDIAN,SIGMA', 'file:PATH' or a "
+        f"non-empty tuple of seconds (got {value!r})"
+    )
+
+
+def draw_latency(
+    quantiles: NDArray[np.float64] | None, constant: float, u: NDArray[np.float64]
+) -> NDArray[np.float64]:
+    """Latencies for uniforms ``u`` (the empirical quantile function of ``quantiles``)."""
+    if quantiles is None:
+        return np.full(u.shape, constant)
+    idx = np.minimum((u * quantiles.size).astype(np.int64), quantiles.size - 1)
+    return quantiles[idx]
+
+
+# ---- state columns of our orders ----------------------------------------------------------
+# One block per side, side 0 = bid, side 1 = ask, at the same offsets in every scenario.
+N_PENDING = 4  # requests in flight per side
+O_PRICE = 0  # price of our live order, in ticks (NaN: none)
+O_SIZE = 1  # part 1: size left
+O_FRONT = 2  # part 1: displayed size ahead of it
+O_SIZE2 = 3  # part 2 (size added at the back under keep_priority)
+O_FRONT2 = 4
+O_REQ = 5  # size last requested (the v0 rule: an order keeps its place only if not larger)
+O_FILLED = 6  # 1 when part of the order filled since it was placed (the v0 rule)
+O_LEVEL = 7  # size displayed at our price at the last depth update (probabilistic models)
+O_TRADED = 8  # executions at our price since then
+O_BEHIND = 9  # exact queue: size behind part 1
+O_JOIN = 10  # exact queue: the row before which part 1 joined (orders first seen earlier: ahead)
+O_JOIN2 = 11
+O_N_PEND = 12  # requests in flight
+O_PEND = 13  # N_PENDING x (price ticks, size, arrival time), oldest first
+SIDE_COLS = O_PEND + 3 * N_PENDING
+EXEC0 = N_COMMON  # first column of the execution block
+# row-level execution columns (after both side blocks), contiguous: the extra info keys
+X_FEES = EXEC0 + 2 * SIDE_COLS  # cumulative fees this episode (negative: net rebate)
+X_REJECTED = X_FEES + 1  # post-only requests rejected this episode
+X_BID_LIVE = X_FEES + 2  # our bid is resting at the market (1) or not (0)
+X_ASK_LIVE = X_FEES + 3
+X_BID_FLIGHT = X_FEES + 4  # requests of the bid side in flight
+X_ASK_FLIGHT = X_FEES + 5
+X_KNOWN_INV = X_FEES + 6  # the inventory the agent knows (fills older than response latency)
+N_EXEC_INFO = 7
+X_N_UNSEEN = X_FEES + N_EXEC_INFO  # fills not yet seen by the agent (in the fill ring)
+N_EXEC_STATE = X_N_UNSEEN + 1  # scenario columns start here
+N_UNSEEN = 16  # fills the ring holds; when full, the oldest counts as seen
+EXEC_INFO_KEYS: tuple[str, ...] = (
+    "fees",
+    "n_rejected",
+    "bid_live",
+    "ask_live",
+    "bid_in_flight",
+    "ask_in_flight",
+    "known_inventory",
+)
+
+
+@njit(cache=True, inline="always")
+def col(side: int, c: int) -> int:
+    """State column ``c`` (an ``O_*`` offset) of ``side`` (0 bid, 1 ask)."""
+    return EXEC0 + side * SIDE_COLS + c
+
+
+# legacy names (the v0 column meanings, now in the execution block)
+OUR_BID_TICKS = col(0, O_PRICE)
+OUR_ASK_TICKS = col(1, O_PRICE)
+BID_AHEAD = col(0, O_FRONT)
+ASK_AHEAD = col(1, O_FRONT)
+
+
+@njit(cache=True, inline="always")
+def reset_orders(state: NDArray[np.float64], i: int) -> None:
+    """No order, nothing in flight (episode start)."""
+    for s in range(2):
+        b = EXEC0 + s * SIDE_COLS
+        state[i, b + O_PRICE] = math.nan
+        for c in range(1, SIDE_COLS):
+            state[i, b + c] = 0.0
+        state[i, b + O_JOIN] = -1.0
+        state[i, b + O_JOIN2] = -1.0
+    for c in range(X_FEES, N_EXEC_STATE):
+        state[i, c] = 0.0
+
+
+@njit(cache=True, inline="always")
+def record_unseen(
+    state: NDArray[np.float64], i: int, ring: NDArray[np.float64], seen_at: float, qty: float
+) -> None:
+    """A fill of signed ``qty`` the agent sees at ``seen_at`` (response latency)."""
+    n = int(state[i, X_N_UNSEEN])
+    if n == N_UNSEEN:  # full: the oldest counts as seen
+        for j in range(n - 1):
+            ring[i, j, 0] = ring[i, j + 1, 0]
+            ring[i, j, 1] = ring[i, j + 1, 1]
+        n -= 1
+    ring[i, n, 0] = seen_at
+    ring[i, n, 1] = qty
+    state[i, X_N_UNSEEN] = n + 1
+
+
+@njit(cache=True, inline="always")
+def known_inventory(
+    state: NDArray[np.float64], i: int, ring: NDArray[np.float64], now: float, inventory: float
+) -> float:
+    """The inventory the agent knows at ``now``: fills not yet seen are left out."""
+    n = int(state[i, X_N_UNSEEN])
+    k = 0
+    unseen = 0.0
+    for j in range(n):
+        if ring[i, j, 0] > now:
+            ring[i, k, 0] = ring[i, j, 0]
+            ring[i, k, 1] = ring[i, j, 1]
+            unseen += ring[i, j, 1]
+            k += 1
+    state[i, X_N_UNSEEN] = k
+    return inventory - unseen
+
+
+@njit(cache=True, inline="always")
+def maker_fee(qty: float, price: float, ep: Any) -> float:
+    """Fee of a maker fill (negative: rebate)."""
+    return qty * (price * ep.maker_bps + ep.maker_unit)
+
+
+@njit(cache=True, inline="always")
+def taker_fee(qty: float, price: float, ep: Any) -> float:
+    """Fee of a taker trade of ``qty`` (> 0) at ``price``."""
+    return qty * (price * ep.taker_bps + ep.taker_unit)
+
+
+@njit(cache=True, inline="always")
+def charge(state: NDArray[np.float64], i: int, fee: float) -> None:
+    """Take a fee from cash (so from PnL and reward) and add it to the episode's fees."""
+    state[i, X_FEES] += fee
+    state[i, 9] -= fee  # core.CASH
+
+
+@njit(cache=True, inline="always")
+def push_request(
+    state: NDArray[np.float64], i: int, side: int, price_t: float, size: float, arrival: float
+) -> None:
+    """Send a request; it reaches the market at ``max(arrival, previous arrival)``."""
+    b = EXEC0 + side * SIDE_COLS
+    n = int(state[i, b + O_N_PEND])
+    if n > 0:
+        arrival = max(arrival, state[i, b + O_PEND + 3 * (n - 1) + 2])
+    if n == N_PENDING:
+        n -= 1  # full: replace the newest
+    k = b + O_PEND + 3 * n
+    state[i, k] = price_t
+    state[i, k + 1] = size
+    state[i, k + 2] = arrival
+    state[i, b + O_N_PEND] = n + 1
+
+
+@njit(cache=True, inline="always")
+def pop_request(state: NDArray[np.float64], i: int, side: int) -> tuple[float, float]:
+    """Remove the oldest request in flight; returns (price ticks, size)."""
+    b = EXEC0 + side * SIDE_COLS
+    n = int(state[i, b + O_N_PEND])
+    p = state[i, b + O_PEND]
+    s = state[i, b + O_PEND + 1]
+    for j in range(3, 3 * n):
+        state[i, b + O_PEND + j - 3] = state[i, b + O_PEND + j]
+    state[i, b + O_N_PEND] = n - 1
+    return p, s
+
+
+@njit(cache=True, inline="always")
+def last_requested(state: NDArray[np.float64], i: int, side: int) -> tuple[float, float]:
+    """(price, size) the market will hold once the requests in flight arrive."""
+    b = EXEC0 + side * SIDE_COLS
+    n = int(state[i, b + O_N_PEND])
+    if n > 0:
+        k = b + O_PEND + 3 * (n - 1)
+        return state[i, k], state[i, k + 1]
+    return state[i, b + O_PRICE], state[i, b + O_SIZE] + state[i, b + O_SIZE2]
+
+
+@row_function()
+def arrive(
+    state: NDArray[np.float64],
+    i: int,
+    side: int,
+    price_t: float,
+    size: float,
+    prices_t: NDArray[np.float64],
+    sizes: NDArray[np.float64],
+    opp_best_t: float,
+    join_row: float,
+    ep: Any,
+) -> None:
+    """A request (price, size) reaches the market, whose book is ``prices_t``/``sizes`` (our
+    side) and ``opp_best_t`` (the other side's best price): module docstring, "Our resting
+    orders". ``join_row``: the first message row after arrival (exact queue)."""
+    b = EXEC0 + side * SIDE_COLS
+    bid = side == 0
+    if size <= EMPTY or math.isnan(price_t):
+        state[i, b + O_PRICE] = math.nan
+        state[i, b + O_SIZE] = 0.0
+        state[i, b + O_SIZE2] = 0.0
+        state[i, b + O_REQ] = 0.0
+        return
+    if (price_t >= opp_best_t) if bid else (price_t <= opp_best_t):  # post-only: would cross
+        state[i, X_REJECTED] += 1.0
+        state[i, b + O_PRICE] = math.nan
+        state[i, b + O_SIZE] = 0.0
+        state[i, b + O_SIZE2] = 0.0
+        state[i, b + O_REQ] = 0.0
+        return
+    level = level_of(prices_t, price_t, bid)
+    shown = queue_ahead(sizes, level, False, 0.0)
+    same_price = price_t == state[i, b + O_PRICE]
+    if same_price and ep.keep_priority:
+        left = state[i, b + O_SIZE] + state[i, b + O_SIZE2]
+        if size <= left:  # reduce, part 2 first: keeps its place
+            cut = left - size
+            c2 = min(cut, state[i, b + O_SIZE2])
+            state[i, b + O_SIZE2] -= c2
+            state[i, b + O_SIZE] -= cut - c2
+        else:  # the added size joins at the back
+            state[i, b + O_SIZE2] += size - left
+            state[i, b + O_FRONT2] = shown
+            state[i, b + O_JOIN2] = join_row
+        if state[i, b + O_SIZE] <= EMPTY and state[i, b + O_SIZE2] > EMPTY:
+            promote(state, i, b)
+    elif same_price and state[i, b + O_FILLED] == 0.0 and size <= state[i, b + O_REQ]:
+        # the v0 rule: the same order (same price, untouched, not larger) keeps its place
+        state[i, b + O_FRONT] = queue_ahead(sizes, level, True, state[i, b + O_FRONT])
+        state[i, b + O_SIZE] = size
+    else:  # a new order, behind everything displayed at its price
+        state[i, b + O_PRICE] = price_t
+        state[i, b + O_SIZE] = size
+        state[i, b + O_FRONT] = shown
+        state[i, b + O_SIZE2] = 0.0
+        state[i, b + O_BEHIND] = 0.0
+        state[i, b + O_JOIN] = join_row
+    state[i, b + O_REQ] = size
+    state[i, b + O_FILLED] = 0.0
+    state[i, b + O_LEVEL] = shown if level >= 0 else 0.0
+    state[i, b + O_TRADED] = 0.0
+
+
+@njit(cache=True, inline="always")
+def promote(state: NDArray[np.float64], i: int, b: int) -> None:
+    """Part 1 is gone: part 2 becomes part 1."""
+    state[i, b + O_SIZE] = state[i, b + O_SIZE2]
+    state[i, b + O_FRONT] = state[i, b + O_FRONT2]
+    state[i, b + O_JOIN] = state[i, b + O_JOIN2]
+    state[i, b + O_BEHIND] = -1.0  # exact queue: displayed - front at the next book row
+    state[i, b + O_SIZE2] = 0.0
+
+
+@njit(cache=True, inline="always")
+def take_fill(state: NDArray[np.float64], i: int, b: int, q: float) -> None:
+    """Remove a fill of ``q`` from our order (part 1 first)."""
+    f1 = min(q, state[i, b + O_SIZE])
+    state[i, b + O_SIZE] -= f1
+    state[i, b + O_SIZE2] = max(state[i, b + O_SIZE2] - (q - f1), 0.0)
+    state[i, b + O_FILLED] = 1.0
+    if state[i, b + O_SIZE] <= EMPTY:
+        if state[i, b + O_SIZE2] > EMPTY:
+            promote(state, i, b)
+        else:
+            state[i, b + O_SIZE] = 0.0
+            state[i, b + O_PRICE] = math.nan
+
+
+@row_function()
+def execution_share(
+    state: NDArray[np.float64], i: int, side: int, rel: int, v: float, ep: Any
+) -> float:
+    """Our share of an execution of ``v`` against our side (level-data queue models).
+
+    ``rel``: -1 the execution is through our price (price priority: it met us first), 0 at our
+    price (after ``front``), 1 at a worse price (none). Updates the fronts; returns the
+    quantity that reaches our order (before the inventory limit)."""
+    b = EXEC0 + side * SIDE_COLS
+    left = state[i, b + O_SIZE] + state[i, b + O_SIZE2]
+    if rel > 0 or left <= EMPTY:
+        return 0.0
+    if rel < 0:
+        return left if ep.fill_through else min(v, left)
+    state[i, b + O_TRADED] += v
+    f1 = state[i, b + O_FRONT]
+    take = min(v, f1)
+    state[i, b + O_FRONT] = f1 - take
+    rem = v - take
+    s1 = min(rem, state[i, b + O_SIZE])
+    rem -= s1
+    ours = s1
+    if state[i, b + O_SIZE2] > EMPTY:
+        f2 = state[i, b + O_FRONT2] - take
+        take2 = min(rem, max(f2, 0.0))
+        state[i, b + O_FRONT2] = f2 - take2
+        rem -= take2
+        ours += min(rem, state[i, b + O_SIZE2])
+    return ours
+
+
+@row_function()
+def depth_update(state: NDArray[np.float64], i: int, side: int, new: float, ep: Any) -> None:
+    """The size displayed at our price is now ``new``: the queue model moves the fronts."""
+    b = EXEC0 + side * SIDE_COLS
+    if math.isinf(new):
+        return  # beyond the visible levels: unknown, nothing changes
+    prev = state[i, b + O_LEVEL]
+    traded = state[i, b + O_TRADED]
+    m = ep.queue_model
+    state[i, b + O_FRONT] = prob_depth(m, ep.queue_n, state[i, b + O_FRONT], prev, new, traded)
+    if state[i, b + O_SIZE2] > EMPTY:
+        state[i, b + O_FRONT2] = prob_depth(
+            m, ep.queue_n, state[i, b + O_FRONT2], prev, new, traded
+        )
+    state[i, b + O_LEVEL] = new
+    state[i, b + O_TRADED] = 0.0
+
+
+def first_rows(order_id: NDArray[np.int64], msg_type: NDArray[np.int64]) -> NDArray[np.int64]:
+    """Per message row, the row at which its order id first appeared as a new order (type 1),
+    or -1 when the order was resting before the file began (its first message is not a
+    submission) — the exact queue's ahead/behind test (module docstring)."""
+    ids = np.asarray(order_id, dtype=np.int64)
+    _, first, inverse = np.unique(ids, return_index=True, return_inverse=True)
+    start = np.where(np.asarray(msg_type)[first] == 1, first, -1)
+    return np.asarray(start[inverse.ravel()], dtype=np.int64)
