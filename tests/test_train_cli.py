@@ -139,6 +139,7 @@ def test_compare_and_report(tiny_run: Path, tmp_path: Path, capsys) -> None:
 
 
 def test_sensitivity_parallel_equals_serial(tmp_path: Path) -> None:
+    pytest.importorskip("ray", reason="--workers 2 runs on Ray (pip install 'mm_env[tune]')")
     from train.sensitivity import sensitivity
 
     args = ("mm_env/MarketMaking-v0", TINY, [0.0, 0.6], [0.0, 0.01], EVAL_SEED_BASE, 3)
