@@ -34,6 +34,7 @@ import gymnasium as gym
 
 import mm_env  # noqa: F401
 from baselines import SkewBaseline, SymmetricBaseline
+from mm_env.config import ReplayConfig
 from mm_env.data import load_book
 from mm_env.evaluation import SERIES_KEYS
 from mm_env.metrics import episode_metrics
@@ -63,7 +64,9 @@ def run(book: Any, policy: str, queue: str, latency: float, fees: bool) -> dict[
     }
     if fees:
         config.update(FEES_ON)
-    n = step_grid(book, mm_env.make_config("replay", **config)).size - 1
+    replay_config = mm_env.make_config("replay", **config)
+    assert isinstance(replay_config, ReplayConfig)
+    n = step_grid(book, replay_config).size - 1
     env = gym.make(ID, data=book, n_steps=n, max_inventory=10.0, **config)
     pol = POLICIES[policy](env)
     obs, info = env.reset(seed=0)
