@@ -151,6 +151,9 @@ class MarketMakingEnv(gym.Env[NDArray[np.floating], NDArray[np.floating]]):
     | 3...  | imbalance_k | optional: imbalance over the first k levels          | [-1, 1] |
     |       | time_left   | optional: 1 - step / n_steps                         | [0, 1]  |
     |       | mid_change  | optional: last mid change / spread_scale             | ℝ       |
+    |       | alpha       | AS family, midprice "ou_alpha": α / its stationary sd | ℝ       |
+    |       | sell_intensity, | AS family, arrivals "hawkes": each side's market-  | [0, ∞)  |
+    |       | buy_intensity   | order intensity / its stationary mean            |         |
 
     ## Rewards
 
@@ -375,4 +378,6 @@ def observation_space(config: MarketConfig) -> spaces.Box:
             low[j] = 0.0
         elif name == "time_left":
             low[j], high[j] = 0.0, 1.0
+        elif name.endswith("_intensity"):
+            low[j] = 0.0
     return spaces.Box(low.astype(dtype), high.astype(dtype), (len(names),), dtype)

@@ -1,0 +1,234 @@
+"""The stylised components of the Avellaneda–Stoikov family (issue 14): defaults unchanged,
+validation, and each process's known moments within stated standard errors (fixed seeds)."""
+
+from __future__ import annotations
+
+import json
+import math
+
+import gymnasium as gym
+import numpy as np
+import pytest
+
+from mm_env import AvellanedaStoikovConfig, make_simulator
+from mm_env.config import AS_COMPONENT_FIELDS, AS_COMPONENTS
+from mm_env.core import ASK_FILL, BID_FILL
+from tests import as_digest
+
+
+# ---- the default ids are unchanged ---------------------------------------------------------
+def test_default_trajectories_match_the_digest_recorded_on_main() -> None:
+    recorded = json.loads(as_digest.PATH.read_text())
+    now = as_digest.digest()
+    assert set(now) == set(recorded)
+    for key, values in recorded.items():
+        np.testing.assert_allclose(now[key], values, rtol=1e-12, atol=1e-9, err_msg=key)
+
+
+# ---- validation ----------------------------------------------------------------------------
+BAD = [
+    ("midprice", "cev"),
+    ("arrivals", "queue"),
+    ("fill_function", "linear"),
+    ("reward", "sharpe"),
+    ("ou_rate", 0.0),
+    ("jump_rate", -1.0),
+    ("jump_std", -0.1),
+    ("alpha_vol", 0.0),
+    ("heston_rho", 1.5),
+    ("heston_kappa", 300.0),  # κ dt = 1.5 > 1
+    ("heston_theta", 0.0),
+    ("hawkes_decay", 50.0),  # branching ratio (40 + 20) / 50 > 1
+    ("hawkes_self", -1.0),
+    ("fill_exponent", 0.0),
+    ("risk_aversion", 0.0),
+]
+MODEL_OF = {
+    "ou_rate": {"midprice": "ou"},
+    "jump_rate": {"midprice": "jump_bm"},
+    "jump_std": {"midprice": "jump_ou"},
+    "alpha_vol": {"midprice": "ou_alpha"},
+    "heston_rho": {"midprice": "heston"},
+    "heston_kappa": {"midprice": "heston"},
+    "heston_theta": {"midprice": "heston"},
+    "hawkes_decay": {"arrivals": "hawkes"},
+    "hawkes_self": {"arrivals": "hawkes"},
+    "fill_exponent": {"fill_function": "power"},
+    "risk_aversion": {"reward": "exp_utility"},
+}
+
+
+@pytest.mark.parametrize(("field", "value"), BAD)
+def test_component_parameters_are_checked_against_their_models_range(field, value) -> None:
+    with pytest.raises(ValueError, match=f"'{field}'"):
+        AvellanedaStoikovConfig(**MODEL_OF.get(field, {}), **{field: value})
+
+
+@pytest.mark.parametrize("field", sorted(set(AS_COMPONENT_FIELDS) - {"mid_increments"}))
+def test_a_parameter_the_chosen_components_ignore_must_stay_at_its_default(field) -> None:
+    component, users = AS_COMPONENT_FIELDS[field]
+    default = getattr(AvellanedaStoikovConfig(), field)
+    unused = next(choice for choice in AS_COMPONENTS[component] if choice not in users)
+    changed = {str: "exponential", type(None): 1.0}.get(type(default), None)
+    value = changed if changed is not None else default * 0.5 + 0.01
+    with pytest.raises(ValueError, match=f"'{field}'.*used only with {component}"):
+        AvellanedaStoikovConfig(**{component: unused, field: value})
+
+
+def test_gbm_and_heston_need_a_positive_mid_and_a_bounded_log_variance() -> None:
+    with pytest.raises(ValueError, match="'initial_mid'"):
+        AvellanedaStoikovConfig(midprice="gbm", initial_mid=-1.0)
+    with pytest.raises(ValueError, match="'sigma'.*log-price"):
+        AvellanedaStoikovConfig(midprice="gbm", sigma=20.0)
+    with pytest.raises(ValueError, match="'heston_v0'"):
+        AvellanedaStoikovConfig(midprice="heston", heston_v0=200.0)
+
+
+# ---- moments of the midprice models --------------------------------------------------------
+def run(config: AvellanedaStoikovConfig, n_envs: int, seed: int, steps: int | None = None):
+    """Step ``n_envs`` rows with quotes far from the mid (no fills) for ``steps`` steps."""
+    sim = make_simulator("avellaneda_stoikov", config, n_envs)
+    rng = np.random.default_rng(seed)
+    sim.reset(rng)
+    action = np.tile([1.0, 0.0], (n_envs, 1))
+    for _ in range(config.n_steps if steps is None else steps):
+        sim.step(action, rng)
+    return sim
+
+
+def within(value: float, expected: float, se: float, z: float = 4.0) -> None:
+    assert abs(value - expected) < z * se, (value, expected, se, (value - expected) / se)
+
+
+def test_gbm_log_returns_have_mean_mu_minus_half_sigma2_and_variance_sigma2_t() -> None:
+    mu, sigma, n = 0.3, 0.4, 20000
+    config = AvellanedaStoikovConfig(midprice="gbm", sigma=sigma, mid_drift=mu)
+    sim = run(config, n, seed=1)
+    r = np.log(sim.next_mid / 100.0)
+    t = config.horizon
+    var = sigma**2 * t
+    within(r.mean(), (mu - 0.5 * sigma**2) * t, math.sqrt(var / n))
+    within(r.var(), var, var * math.sqrt(2.0 / n))
+
+
+def test_ou_reaches_its_stationary_mean_and_variance_sigma2_over_2theta() -> None:
+    theta, sigma, m, n = 20.0, 2.0, 99.0, 20000
+    config = AvellanedaStoikovConfig(midprice="ou", ou_rate=theta, ou_mean=m, sigma=sigma)
+    sim = run(config, n, seed=2)  # T = 1: e^(−2θT) = e^(−40), stationary
+    x = sim.next_mid
+    var = sigma**2 / (2.0 * theta)
+    within(x.mean(), m, math.sqrt(var / n))
+    within(x.var(), var, var * math.sqrt(2.0 / n))
+
+
+def test_jumps_have_their_frequency_and_size() -> None:
+    rate, jm, js, n = 50.0, 0.3, 0.2, 20000
+    config = AvellanedaStoikovConfig(
+        midprice="jump_bm", jump_rate=rate, jump_mean=jm, jump_std=js, sigma=1e-12
+    )
+    sim = run(config, n, seed=3)
+    counts = sim.n_jumps
+    mean = rate * config.horizon
+    within(counts.mean(), mean, math.sqrt(mean / n))  # Poisson: variance = mean
+    # with σ ≈ 0 the mid moves by jumps only: Δs = Σ sizes, E = N μ_J, Var | N = N σ_J²
+    d = sim.next_mid - 100.0
+    resid = d - counts * jm
+    within(resid.mean(), 0.0, js * math.sqrt(mean / n))
+    # E[resid²] = E[N] σ_J²: the sample mean of resid² over E[N], its SE from the sample
+    within((resid**2).mean() / mean, js**2, (resid**2).std() / mean / math.sqrt(n))
+
+
+def test_jump_ou_is_ou_plus_jumps() -> None:
+    config = AvellanedaStoikovConfig(midprice="jump_ou", ou_rate=5.0, jump_rate=20.0)
+    sim = run(config, 4000, seed=4)
+    within(sim.n_jumps.mean(), 20.0, math.sqrt(20.0 / 4000))
+    # stationary variance σ²/(2θ) + λ_J(μ_J² + σ_J²)/(2θ) at T = 1 (e^(−2θT) = e^(−10))
+    var = (4.0 + 20.0 * 0.25) / 10.0
+    sq = (sim.next_mid - sim.next_mid.mean()) ** 2
+    within(sq.mean(), var, sq.std() / math.sqrt(sq.size))
+
+
+def test_heston_mean_variance_follows_its_euler_mean_and_theta() -> None:
+    kappa, theta, v0, n = 3.0, 0.04, 0.09, 20000
+    config = AvellanedaStoikovConfig(
+        midprice="heston", heston_kappa=kappa, heston_theta=theta, heston_v0=v0, heston_xi=0.3
+    )
+    sim = run(config, n, seed=5)
+    # Euler mean (no truncation under Feller, 2κθ = 0.24 > ξ² = 0.09): θ + (v0 − θ)(1 − κdt)^k;
+    # continuous: θ + (v0 − θ)e^(−κT)
+    k = config.n_steps
+    expected = theta + (v0 - theta) * (1.0 - kappa * config.dt) ** k
+    assert abs(expected - (theta + (v0 - theta) * math.exp(-kappa * config.horizon))) < 1e-4
+    v = sim.variance
+    within(v.mean(), expected, v.std() / math.sqrt(n))
+    # the log price: E[log S_T/S_0] = −½ ∫ E v dt (μ = 0)
+    r = np.log(sim.next_mid / 100.0)
+    mean_v = theta * config.horizon + (v0 - theta) * (1 - math.exp(-kappa)) / kappa
+    within(r.mean(), -0.5 * mean_v, r.std() / math.sqrt(n))
+
+
+def test_ou_alpha_is_stationary_ou_and_drifts_the_mid() -> None:
+    zeta, eta, n = 10.0, 10.0, 20000
+    config = AvellanedaStoikovConfig(
+        midprice="ou_alpha", alpha_decay=zeta, alpha_vol=eta, sigma=1e-9, n_steps=1000
+    )
+    env = gym.make("mm_env/AvellanedaStoikov-v0", config=config)
+    assert env.unwrapped.observation_names[-1] == "alpha"
+    sim = run(config, n, seed=6)
+    a = sim.alpha
+    var = eta**2 / (2 * zeta)  # T = 5: e^(−2ζT) = e^(−100)
+    within(a.mean(), 0.0, math.sqrt(var / n))
+    within(a.var(), var, var * math.sqrt(2.0 / n))
+    np.testing.assert_allclose(sim.obs[:, -1], a / math.sqrt(var), rtol=1e-6)
+    # one more step: with σ ≈ 0 the mid moves by α dt exactly
+    sim = run(config.replace(n_steps=1001), 100, seed=7, steps=1000)
+    before, alpha = sim.next_mid.copy(), sim.alpha.copy()
+    sim.step(np.tile([1.0, 0.0], (100, 1)), np.random.default_rng(0))
+    np.testing.assert_allclose(sim.next_mid - before, alpha * config.dt, atol=1e-6)
+
+
+# ---- fill functions ------------------------------------------------------------------------
+@pytest.mark.parametrize("fn", ["exponential", "power", "triangular"])
+def test_fill_frequencies_follow_the_fill_function(fn: str) -> None:
+    config = AvellanedaStoikovConfig(
+        fill_function=fn, n_steps=50, **({"fill_exponent": 3.0} if fn == "power" else {})
+    )
+    s = config.depth_unit
+    n_envs = 4000
+    sim = make_simulator("avellaneda_stoikov", config, n_envs)
+    rng = np.random.default_rng(7)
+    sim.reset(rng)
+    from mm_env import ActionMapping
+
+    bid_depth, ask_depth = 0.3, 0.5
+    action = ActionMapping.from_config(config).to_action(
+        (bid_depth + ask_depth) / s, (bid_depth - ask_depth) / (bid_depth + ask_depth)
+    )
+    action = np.tile(action, (n_envs, 1))
+    bid = ask = 0.0
+    for _ in range(50):
+        sim.step(action, rng)
+        bid += sim.state[:, BID_FILL].sum()
+        ask += sim.state[:, ASK_FILL].sum()
+    n = n_envs * 50
+    k = 1.5
+    for depth, count in ((bid_depth, bid), (ask_depth, ask)):
+        f = {
+            "exponential": math.exp(-k * depth),
+            "power": (1 + k * depth) ** -3.0,
+            "triangular": max(1 - k * depth, 0.0),
+        }[fn]
+        p = min(140.0 * f * 0.005, 1.0)
+        within(count / n, p, math.sqrt(p * (1 - p) / n))
+
+
+def test_triangular_fills_nothing_beyond_depth_one_over_k() -> None:
+    config = AvellanedaStoikovConfig(fill_function="triangular", n_steps=100)
+    sim = make_simulator("avellaneda_stoikov", config, 200)
+    rng = np.random.default_rng(8)
+    sim.reset(rng)
+    # depths 0.7 > 1/k = 0.667 on both sides: m = 1.4 / s
+    action = np.tile([2.0 * (1.4 / config.depth_unit - 0.1) / 3.8 - 1.0, 0.0], (200, 1))
+    for _ in range(100):
+        sim.step(action, rng)
+        assert sim.state[:, BID_FILL].sum() == 0 and sim.state[:, ASK_FILL].sum() == 0
