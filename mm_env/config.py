@@ -512,7 +512,8 @@ class AvellanedaStoikovConfig(MarketConfig):
     ``heston_rho`` in [−1, 1], ``heston_kappa`` > 0 with ``heston_kappa``·dt <= 1 (the Euler
     step of the variance must not overshoot its mean) and ``heston_v0``·T, ``heston_theta``·T
     <= 100; ``hawkes_self``, ``hawkes_cross`` >= 0 and ``hawkes_decay`` > 0 with branching
-    ratio (``hawkes_self`` + ``hawkes_cross``)/``hawkes_decay`` < 1 (stationarity);
+    ratio (``hawkes_self`` + ``hawkes_cross``)/``hawkes_decay`` < 1 (stationarity) and at most
+    1e6 market orders per step on average;
     ``fill_exponent`` > 0; ``risk_aversion`` > 0.
     """
 
@@ -632,6 +633,13 @@ class AvellanedaStoikovConfig(MarketConfig):
                 self.hawkes_decay,
                 f"the branching ratio (hawkes_self + hawkes_cross) / hawkes_decay = "
                 f"{self.branching_ratio:.4g} must be < 1 (a stationary Hawkes process)",
+            )
+        if self.arrivals == "hawkes" and self.stationary_arrival_rate * self.dt > 1e6:
+            _fail(
+                "hawkes_decay",
+                self.hawkes_decay,
+                f"the stationary market-order rate x dt = "
+                f"{self.stationary_arrival_rate * self.dt:.4g} must be <= 1e6 orders per step",
             )
         _positive("fill_exponent", self.fill_exponent)
         _positive("risk_aversion", self.risk_aversion)

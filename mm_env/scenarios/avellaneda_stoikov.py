@@ -289,9 +289,11 @@ def _as_step_row(
     state[i, BID_QUOTE] = qb
     state[i, ASK_QUOTE] = qa
     hawkes = params[P_ARRIVALS] == ARR_HAWKES
+    # read unconditionally: a value defined in one branch and used in a later one looks
+    # loop-carried to numba's prange, which then shares it between threads
+    sells = extra[i, X_SELLS]
+    buys = extra[i, X_BUYS]
     if hawkes:
-        sells = extra[i, X_SELLS]
-        buys = extra[i, X_BUYS]
         p_bid = hawkes_fill_probability(mid - qb, sells, params)
         p_ask = hawkes_fill_probability(qa - mid, buys, params)
     else:
