@@ -60,8 +60,8 @@ Arrivals (market orders; a sell order meets our bid, a buy order our ask):
 Reward: ``pnl`` (the core's, :func:`mm_env.core.settle`) or ``exp_utility``: the PnL part
 pnl_t − pnl_{t−1} of the core's reward is replaced by U(pnl_t) − U(pnl_{t−1}),
 U(w) = (1 − e^(−γw))/γ, the exponential utility of Guéant, Lehalle & Fernandez-Tapia (2013)
-normalised so that U(w) → w as γ → 0. It is not finite once γ·pnl < −709 (e^(−γ·pnl)
-overflows float64).
+normalised so that U(w) → w as γ → 0. The reward is not finite once γ·pnl < −709 (e^(−γ·pnl)
+overflows float64) at the step's start or end; it is finite otherwise.
 
 Random contract: nothing is drawn at reset (the mid starts at ``initial_mid``, α at 0, the
 variance at ``heston_v0``, Hawkes intensities at their stationary step-start mean). At each
@@ -306,11 +306,18 @@ def _as_step_row(
     previous_pnl = state[i, PNL]
     truncated[i] = settle(state, i, params)
     if params[P_REWARD] == REWARD_EXP_UTILITY:
-        # U(pnl) − U(previous) in place of pnl − previous: e^(−γ prev)(1 − e^(−γ Δ))/γ
+        # U(pnl) − U(previous) = (e^a − e^b)/γ, a = −γ·previous, b = −γ·pnl, in place of
+        # pnl − previous; factored by the larger exponential so that it is finite unless
+        # γ·min(pnl, previous) < −709
         g = params[P_RISK_AVERSION]
         change = state[i, PNL] - previous_pnl
         if change != 0.0:
-            utility = math.exp(-g * previous_pnl) * -math.expm1(-g * change) / g
+            a = -g * previous_pnl
+            b = -g * state[i, PNL]
+            if a >= b:
+                utility = math.exp(a) * -math.expm1(b - a) / g
+            else:
+                utility = math.exp(b) * math.expm1(a - b) / g
             state[i, REWARD] += utility - change
     if hawkes:
         mu = params[P_A]
