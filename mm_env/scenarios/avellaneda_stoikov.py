@@ -142,6 +142,7 @@ FILL_CODES = {name: i for i, name in enumerate(AS_COMPONENTS["fill_function"])}
 FILL_EXPONENTIAL = FILL_CODES["exponential"]
 FILL_POWER = FILL_CODES["power"]
 REWARD_CODES = {name: i for i, name in enumerate(AS_COMPONENTS["reward"])}
+REWARD_PNL = REWARD_CODES["pnl"]
 REWARD_EXP_UTILITY = REWARD_CODES["exp_utility"]
 
 # book parameters, after the common ones
@@ -180,20 +181,39 @@ P_RISK_AVERSION = N_COMMON_PARAMS + 31  # exp_utility: γ
 P_OBS_COMPONENTS = N_COMMON_PARAMS + 32  # index of the first component observation entry
 P_ALPHA_SCALE = N_COMMON_PARAMS + 33  # divisor of α in the observation
 P_INTENSITY_SCALE = N_COMMON_PARAMS + 34  # divisor of the Hawkes intensities in it
-N_AS_PARAMS = 35
+P_DEFAULT_MODEL = N_COMMON_PARAMS + 35  # 1.0: bm, poisson, exponential, pnl (the inline path)
+N_AS_PARAMS = 36
+
+
+# Compile time: the default model (bm, poisson, exponential, pnl) is inlined into the row, as
+# before the components existed; any other combination goes through ``component_row``, a
+# function compiled once on its own and called (``component_*``: cached, without reference
+# counting like the kernels). Inlined into the four builds of the row (serial and parallel,
+# float32 and float64 observations), the components had doubled the kernels' compile time.
+@njit(cache=True, inline="always")
+def bm_move(draw: float, params: NDArray[np.float64]) -> float:
+    """The Brownian step of ``bm``/``jump_bm``: σ√dt·z, or ±σ√dt (up when the uniform < 0.5)."""
+    if params[P_GAUSSIAN] > 0.0:
+        return params[P_SIGMA_SQRT_DT] * draw
+    return params[P_SIGMA_SQRT_DT] if draw < 0.5 else -params[P_SIGMA_SQRT_DT]
+
+
+@step_kernel()
+def component_fill_function(depth: float, params: NDArray[np.float64]) -> float:
+    """f(δ) of the ``power`` and ``triangular`` fill functions (module docstring)."""
+    d = max(depth, 0.0)
+    if params[P_FILL_FN] == FILL_POWER:
+        return (1.0 + params[P_K] * d) ** (-params[P_FILL_EXPONENT])
+    return max(1.0 - params[P_K] * d, 0.0)
 
 
 @njit(cache=True, inline="always")
 def fill_function(depth: float, params: NDArray[np.float64]) -> float:
     """f(δ): exponential e^(−kδ), power (1 + kδ⁺)^(−β) or triangular max(1 − kδ⁺, 0)
     (module docstring, "Fill function")."""
-    code = params[P_FILL_FN]
-    if code == FILL_EXPONENTIAL:
+    if params[P_FILL_FN] == FILL_EXPONENTIAL:
         return math.exp(-params[P_K] * depth)  # Avellaneda & Stoikov 2008, eq. 2.11
-    d = max(depth, 0.0)
-    if code == FILL_POWER:
-        return (1.0 + params[P_K] * d) ** (-params[P_FILL_EXPONENT])
-    return max(1.0 - params[P_K] * d, 0.0)
+    return component_fill_function(depth, params)
 
 
 @njit(cache=True, inline="always")
@@ -205,14 +225,16 @@ def fill_probability(depth: float, params: NDArray[np.float64]) -> float:
     return min(x, 1.0)
 
 
-@njit(cache=True, inline="always")
-def hawkes_fill_probability(depth: float, orders: float, params: NDArray[np.float64]) -> float:
+@step_kernel()
+def component_hawkes_fill_probability(
+    depth: float, orders: float, params: NDArray[np.float64]
+) -> float:
     """1 − (1 − min(f(δ), 1))^N: one of N arriving orders reaches the quote."""
     return 1.0 - (1.0 - min(fill_function(depth, params), 1.0)) ** orders
 
 
-@njit(cache=True, inline="always")
-def next_mid(
+@step_kernel()
+def component_mid(
     state: NDArray[np.float64],
     i: int,
     mid: float,
@@ -220,14 +242,10 @@ def next_mid(
     extra: NDArray[np.float64],
     params: NDArray[np.float64],
 ) -> float:
-    """The mid after one step of the midprice model (module docstring, "Midprice")."""
+    """The mid after one step of every midprice model but ``bm`` (module docstring)."""
     code = params[P_MIDPRICE]
-    if code == MID_BM or code == MID_JUMP_BM:
-        if params[P_GAUSSIAN] > 0.0:
-            move = params[P_SIGMA_SQRT_DT] * draw
-        else:
-            move = params[P_SIGMA_SQRT_DT] if draw < 0.5 else -params[P_SIGMA_SQRT_DT]
-        nxt = mid + move + params[P_DRIFT_DT]
+    if code == MID_JUMP_BM:
+        nxt = mid + bm_move(draw, params) + params[P_DRIFT_DT]
     elif code == MID_GBM:
         nxt = mid * math.exp(params[P_LOG_DRIFT_DT] + params[P_SIGMA_SQRT_DT] * draw)
     elif code == MID_OU or code == MID_JUMP_OU:
@@ -254,10 +272,48 @@ def next_mid(
     return nxt
 
 
-@njit(cache=True, inline="always")
-def write_components(
-    obs: Any, i: int, state: NDArray[np.float64], params: NDArray[np.float64]
+@step_kernel()
+def component_settle(
+    state: NDArray[np.float64],
+    i: int,
+    previous_pnl: float,
+    sells: float,
+    buys: float,
+    params: NDArray[np.float64],
 ) -> None:
+    """After :func:`~mm_env.core.settle`: the exponential-utility reward and the Hawkes update
+    (module docstring)."""
+    if params[P_REWARD] == REWARD_EXP_UTILITY:
+        # U(pnl) − U(previous) = (e^a − e^b)/γ, a = −γ·previous, b = −γ·pnl, in place of
+        # pnl − previous; factored by the larger exponential so that it is finite unless
+        # γ·min(pnl, previous) < −709
+        g = params[P_RISK_AVERSION]
+        change = state[i, PNL] - previous_pnl
+        if change != 0.0:
+            a = -g * previous_pnl
+            b = -g * state[i, PNL]
+            if a >= b:
+                utility = math.exp(a) * -math.expm1(b - a) / g
+            else:
+                utility = math.exp(b) * math.expm1(a - b) / g
+            state[i, REWARD] += utility - change
+    if params[P_ARRIVALS] == ARR_HAWKES:
+        mu = params[P_A]
+        decay = params[P_HAWKES_DECAY]
+        a_self = params[P_HAWKES_SELF]
+        a_cross = params[P_HAWKES_CROSS]
+        state[i, SELL_INTENSITY] = (
+            mu + (state[i, SELL_INTENSITY] - mu) * decay + a_self * sells + a_cross * buys
+        )
+        state[i, BUY_INTENSITY] = (
+            mu + (state[i, BUY_INTENSITY] - mu) * decay + a_self * buys + a_cross * sells
+        )
+        state[i, N_SELL_ORDERS] += sells
+        state[i, N_BUY_ORDERS] += buys
+
+
+@njit(cache=True)
+def write_components(obs: Any, i: int, state: NDArray[np.float64], params: NDArray[np.float64]):
     """The component observation entries (``alpha``, ``sell_intensity``, ``buy_intensity``)."""
     c = int(params[P_OBS_COMPONENTS])
     if params[P_MIDPRICE] == MID_OU_ALPHA:
@@ -266,6 +322,44 @@ def write_components(
     if params[P_ARRIVALS] == ARR_HAWKES:
         obs[i, c] = state[i, SELL_INTENSITY] / params[P_INTENSITY_SCALE]
         obs[i, c + 1] = state[i, BUY_INTENSITY] / params[P_INTENSITY_SCALE]
+
+
+@step_kernel()
+def component_row(
+    i: int,
+    state: NDArray[np.float64],
+    params: NDArray[np.float64],
+    uniforms: NDArray[np.float64],
+    mid_draws: NDArray[np.float64],
+    extra: NDArray[np.float64],
+    mid: float,
+    qb: float,
+    qa: float,
+    truncated: NDArray[np.bool_],
+) -> float:
+    """Fills, settlement and the next mid of row ``i`` for any components; returns that mid."""
+    # read unconditionally: a value defined in one branch and used in a later one looks
+    # loop-carried to numba's prange, which then shares it between threads
+    sells = extra[i, X_SELLS]
+    buys = extra[i, X_BUYS]
+    hawkes = params[P_ARRIVALS] == ARR_HAWKES
+    if hawkes:
+        p_bid = component_hawkes_fill_probability(mid - qb, sells, params)
+        p_ask = component_hawkes_fill_probability(qa - mid, buys, params)
+    else:
+        p_bid = fill_probability(mid - qb, params)
+        p_ask = fill_probability(qa - mid, params)
+    if uniforms[i, 0] < p_bid:
+        fill_bid(state, i, params[P_ORDER_SIZE], qb, params)
+    if uniforms[i, 1] < p_ask:
+        fill_ask(state, i, params[P_ORDER_SIZE], qa, params)
+    previous_pnl = state[i, PNL]
+    truncated[i] = settle(state, i, params)
+    if hawkes or params[P_REWARD] != REWARD_PNL:
+        component_settle(state, i, previous_pnl, sells, buys, params)
+    if params[P_MIDPRICE] == MID_BM:
+        return mid + bm_move(mid_draws[i], params) + params[P_DRIFT_DT]
+    return component_mid(state, i, mid, mid_draws[i], extra, params)
 
 
 @njit(cache=True, inline="always")
@@ -288,54 +382,23 @@ def _as_step_row(
     qb, qa = quotes_from_action(state, i, actions[i, 0], actions[i, 1], params)
     state[i, BID_QUOTE] = qb
     state[i, ASK_QUOTE] = qa
-    hawkes = params[P_ARRIVALS] == ARR_HAWKES
-    # read unconditionally: a value defined in one branch and used in a later one looks
-    # loop-carried to numba's prange, which then shares it between threads
-    sells = extra[i, X_SELLS]
-    buys = extra[i, X_BUYS]
-    if hawkes:
-        p_bid = hawkes_fill_probability(mid - qb, sells, params)
-        p_ask = hawkes_fill_probability(qa - mid, buys, params)
+    if params[P_DEFAULT_MODEL] > 0.0:
+        # bm, poisson, exponential, pnl inline (component_row does the same for any model;
+        # this copy keeps the default's speed and the kernels' compile time, see above)
+        if uniforms[i, 0] < fill_probability(mid - qb, params):
+            fill_bid(state, i, params[P_ORDER_SIZE], qb, params)
+        if uniforms[i, 1] < fill_probability(qa - mid, params):
+            fill_ask(state, i, params[P_ORDER_SIZE], qa, params)
+        truncated[i] = settle(state, i, params)
+        nxt = mid + bm_move(mid_draws[i], params) + params[P_DRIFT_DT]
     else:
-        p_bid = fill_probability(mid - qb, params)
-        p_ask = fill_probability(qa - mid, params)
-    if uniforms[i, 0] < p_bid:
-        fill_bid(state, i, params[P_ORDER_SIZE], qb, params)
-    if uniforms[i, 1] < p_ask:
-        fill_ask(state, i, params[P_ORDER_SIZE], qa, params)
-    previous_pnl = state[i, PNL]
-    truncated[i] = settle(state, i, params)
-    if params[P_REWARD] == REWARD_EXP_UTILITY:
-        # U(pnl) − U(previous) = (e^a − e^b)/γ, a = −γ·previous, b = −γ·pnl, in place of
-        # pnl − previous; factored by the larger exponential so that it is finite unless
-        # γ·min(pnl, previous) < −709
-        g = params[P_RISK_AVERSION]
-        change = state[i, PNL] - previous_pnl
-        if change != 0.0:
-            a = -g * previous_pnl
-            b = -g * state[i, PNL]
-            if a >= b:
-                utility = math.exp(a) * -math.expm1(b - a) / g
-            else:
-                utility = math.exp(b) * math.expm1(a - b) / g
-            state[i, REWARD] += utility - change
-    if hawkes:
-        mu = params[P_A]
-        decay = params[P_HAWKES_DECAY]
-        a_self = params[P_HAWKES_SELF]
-        a_cross = params[P_HAWKES_CROSS]
-        state[i, SELL_INTENSITY] = (
-            mu + (state[i, SELL_INTENSITY] - mu) * decay + a_self * sells + a_cross * buys
+        nxt = component_row(
+            np.int64(i), state, params, uniforms, mid_draws, extra, mid, qb, qa, truncated
         )
-        state[i, BUY_INTENSITY] = (
-            mu + (state[i, BUY_INTENSITY] - mu) * decay + a_self * buys + a_cross * sells
-        )
-        state[i, N_SELL_ORDERS] += sells
-        state[i, N_BUY_ORDERS] += buys
-    nxt = next_mid(state, i, mid, mid_draws[i], extra, params)
     state[i, NEXT_MID] = nxt
     write_observation(obs, i, state, 0.0, s, nxt, sizes, sizes, depths, params)
-    write_components(obs, i, state, params)
+    if params[P_OBS_COMPONENTS] < obs.shape[1]:
+        write_components(obs, np.int64(i), state, params)
 
 
 @step_kernel()
@@ -400,7 +463,8 @@ def as_reset_rows(
         state[i, BUY_INTENSITY] = params[P_HAWKES_START]
         begin_step(state, i, initial_mid, initial_mid - 0.5 * s, initial_mid + 0.5 * s, s, 0.0)
         write_observation(obs, i, state, 0.0, s, initial_mid, sizes, sizes, depths, params)
-        write_components(obs, i, state, params)
+        if params[P_OBS_COMPONENTS] < obs.shape[1]:
+            write_components(obs, np.int64(i), state, params)
 
 
 class AvellanedaStoikovSimulator(Simulator):
@@ -466,6 +530,9 @@ class AvellanedaStoikovSimulator(Simulator):
             float(obs_first),
             c.alpha_scale,
             c.stationary_arrival_rate,
+            1.0
+            if all(getattr(c, name) == choices[0] for name, choices in AS_COMPONENTS.items())
+            else 0.0,
         ]
 
     def _reset_rows(self, rows: NDArray[np.intp], rng: np.random.Generator) -> None:
