@@ -206,7 +206,9 @@ class MarketMakingEnv(gym.Env[NDArray[np.floating], NDArray[np.floating]]):
 
     ## Version History
 
-    * v0: initial release.
+    * v0: initial release. The Avellaneda–Stoikov family later gained component options
+      (midprice, arrivals, fill_function, reward; issue 14) whose defaults leave its ids'
+      trajectories unchanged, so the ids keep v0.
     """
 
     metadata = {"render_modes": ["ansi", "rgb_array"], "render_fps": 30}

@@ -467,8 +467,14 @@ def as_reset_rows(
             write_components(obs, np.int64(i), state, params)
 
 
+def hawkes_step_weight(config: AvellanedaStoikovConfig) -> float:
+    """(1 − e^(−βdt))/β: the integral over a step of the excitation's decay e^(−βs)."""
+    return -math.expm1(-config.hawkes_decay * config.dt) / config.hawkes_decay
+
+
 class AvellanedaStoikovSimulator(Simulator):
-    """A Brownian mid and Poisson fills at intensity A·e^(−kδ) (Avellaneda & Stoikov 2008)."""
+    """A Brownian mid and Poisson fills at intensity A·e^(−kδ) (Avellaneda & Stoikov 2008), or
+    the components the config chooses (module docstring)."""
 
     config: AvellanedaStoikovConfig
     n_state = N_STATE
@@ -482,16 +488,15 @@ class AvellanedaStoikovSimulator(Simulator):
         self._draw_jumps = c.midprice in ("jump_bm", "jump_ou")
         self._jump_mean = c.jump_rate * c.dt
         self._hawkes = c.arrivals == "hawkes"
-        self._step_weight = -math.expm1(-c.hawkes_decay * c.dt) / c.hawkes_decay
+        self._step_weight = hawkes_step_weight(c)
         self._extra = np.zeros((self.n_envs, N_EXTRA))  # the component draws (contract 3-5)
 
     def book_params(self) -> list[float]:
         c = self.config
         dt = c.dt
-        horizon_rate = c.hawkes_self + c.hawkes_cross
-        step_weight = -math.expm1(-c.hawkes_decay * dt) / c.hawkes_decay  # (1 − e^(−βdt))/β
-        start = c.intensity_a + horizon_rate * c.intensity_a * dt / (
-            (c.hawkes_decay - horizon_rate) * step_weight
+        excitation = c.hawkes_self + c.hawkes_cross
+        start = c.intensity_a + excitation * c.intensity_a * dt / (  # module docstring
+            (c.hawkes_decay - excitation) * hawkes_step_weight(c)
         )
         obs_first = len(self.names) - len(c.component_observation_names)
         return [
