@@ -707,14 +707,16 @@ class AvellanedaStoikovConfig(MarketConfig):
     @property
     def branching_ratio(self) -> float:
         """(hawkes_self + hawkes_cross) / hawkes_decay: the mean number of orders (on both
-        sides) that one market order triggers (Hawkes 1971; Bacry, Mastromatteo & Muzy 2015)."""
+        sides) that one market order triggers directly (Hawkes 1971; Bacry, Mastromatteo &
+        Muzy 2015)."""
         return (self.hawkes_self + self.hawkes_cross) / self.hawkes_decay
 
     @property
     def stationary_arrival_rate(self) -> float:
         """Each side's mean market-order rate: A with Poisson arrivals; with Hawkes arrivals
-        μ/(1 − (α_self + α_cross)/β), μ = A (Bacry, Mastromatteo & Muzy 2015, section 3.1:
-        E[λ] = (I − ‖Φ‖)^(−1)μ, here with the symmetric 2 × 2 kernel norm)."""
+        μ/(1 − (α_self + α_cross)/β), μ = A (the stationary mean E[λ] = (I − ‖Φ‖₁)^(−1)μ of a
+        multivariate Hawkes process, Bacry, Mastromatteo & Muzy 2015, "Hawkes processes in
+        finance", here with the symmetric 2 × 2 kernel of L¹ norm (α_self + α_cross)/β))."""
         if self.arrivals == "hawkes":
             return self.intensity_a / (1.0 - self.branching_ratio)
         return self.intensity_a
@@ -723,6 +725,15 @@ class AvellanedaStoikovConfig(MarketConfig):
     def alpha_scale(self) -> float:
         """The stationary standard deviation of the alpha signal, η/√(2ζ)."""
         return self.alpha_vol / math.sqrt(2.0 * self.alpha_decay)
+
+    @property
+    def martingale_mid(self) -> bool:
+        """Whether the mid is a martingale (drawn independently of our fills): ``bm``, ``gbm``,
+        ``heston`` with ``mid_drift`` = 0, ``jump_bm`` also with ``jump_mean`` = 0. The OU
+        mids and the alpha signal make it predictable."""
+        if self.mid_drift != 0.0 or self.midprice not in ("bm", "gbm", "heston", "jump_bm"):
+            return False
+        return self.midprice != "jump_bm" or self.jump_mean == 0.0
 
     @property
     def ou_level(self) -> float:

@@ -415,3 +415,13 @@ def test_check_env_passes_with_component_observations(kw) -> None:
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         check_env(env, skip_render_check=True)
+
+
+def test_martingale_mid_says_where_the_capture_control_variate_is_unbiased() -> None:
+    assert AvellanedaStoikovConfig().martingale_mid
+    assert AvellanedaStoikovConfig(midprice="heston").martingale_mid
+    assert AvellanedaStoikovConfig(midprice="jump_bm").martingale_mid
+    assert not AvellanedaStoikovConfig(midprice="jump_bm", jump_mean=0.1).martingale_mid
+    assert not AvellanedaStoikovConfig(mid_drift=1.0).martingale_mid
+    for mid in ("ou", "ou_alpha", "jump_ou"):
+        assert not AvellanedaStoikovConfig(midprice=mid).martingale_mid

@@ -15,27 +15,27 @@ Midprice (s the mid, one step of length dt, z, z' independent standard normals):
 * ``bm``: s' = s + μ·dt + σ√dt·ε, ε = ±1 with equal probability (``mid_increments=
   "binomial"``, the paper's simulation) or ε = z (``"gaussian"``); μ = ``mid_drift``.
 * ``gbm``: s' = s·exp((μ − σ²/2)dt + σ√dt·z), the exact solution of dS = μS dt + σS dW
-  (Glasserman 2004, "Monte Carlo Methods in Financial Engineering", section 3.2.1).
+  (Glasserman 2004, "Monte Carlo Methods in Financial Engineering", section 3.2).
 * ``ou``: s' = m + (s − m)e^(−θdt) + σ·√((1 − e^(−2θdt))/(2θ))·z, the exact transition of
-  dS = θ(m − S)dt + σ dW (Glasserman 2004, section 3.3.1); stationary law N(m, σ²/(2θ)).
+  dS = θ(m − S)dt + σ dW (Glasserman 2004, section 3.3); stationary law N(m, σ²/(2θ)).
 * ``ou_alpha``: s' = s + α·dt + σ√dt·z (Euler in s), α' = α e^(−ζdt) +
   η√((1 − e^(−2ζdt))/(2ζ))·z' (exact OU), α₀ = 0: the short-term alpha of Cartea, Jaimungal &
-  Penalva (2015, section 10.4.2, dS = (υ + α)dt + σ dW, dα = −ζα dt + η dW'), without its
+  Penalva (2015, ch. 10.4, dS = (υ + α)dt + σ dW, dα = −ζα dt + η dW'), without its
   jumps at market-order arrivals. The agent observes α / (η/√(2ζ)) (entry ``alpha``).
 * ``jump_bm`` / ``jump_ou``: the bm / ou step plus a compound-Poisson jump
   J = N·μ_J + σ_J√N·z', N ~ Poisson(λ_J·dt) (the exact sum of N independent N(μ_J, σ_J²)
-  sizes; Merton 1976 jumps, Glasserman 2004, section 3.5.1), added at the end of the step.
+  sizes; Merton 1976 jumps, Glasserman 2004, section 3.5), added at the end of the step.
   ``state[:, N_JUMPS]`` counts the episode's jumps.
 * ``heston``: with v⁺ = max(v, 0), s' = s·exp((μ − v⁺/2)dt + √(v⁺dt)·(ρz' + √(1 − ρ²)z)) and
   v' = v + κ(θ − v⁺)dt + ξ√(v⁺dt)·z', the full-truncation Euler scheme (Lord, Koekkoek & van
-  Dijk 2010, eq. 9) of Heston (1993); v₀ = ``heston_v0``; ``state[:, VARIANCE]`` is v.
+  Dijk 2010) of Heston (1993); v₀ = ``heston_v0``; ``state[:, VARIANCE]`` is v.
 
 Fill function f(δ) (the probability that a market order reaches a quote at depth δ, δ⁺ =
 max(δ, 0)), λ(δ) = A·f(δ):
 
 * ``exponential``: f = e^(−kδ) (Avellaneda & Stoikov 2008, eq. 2.11; exceeds 1 for δ < 0);
 * ``power``: f = (1 + kδ⁺)^(−β), β = ``fill_exponent``: the power-law decay of Avellaneda &
-  Stoikov (2008, section 2.4: power-law market-order sizes and a power-law price impact give
+  Stoikov (2008, section 2: power-law market-order sizes and a power-law price impact give
   λ(δ) ∝ δ^(−α/β)), made finite at δ = 0 as in the catalogue of Jerome, Sánchez-Betancourt,
   Savani & Herdegen (2022, "Model-based gym environments for limit order book trading");
 * ``triangular``: f = max(1 − kδ⁺, 0), no fill beyond depth 1/k (Jerome et al. 2022).
@@ -46,7 +46,7 @@ Arrivals (market orders; a sell order meets our bid, a buy order our ask):
   or 1 − e^(−x) (``fill_probability``), the ask likewise.
 * ``hawkes``: intensities λ⁻ (sells), λ⁺ (buys), baseline μ = A, exponential kernel:
   λ⁻_t = μ + Σ_sells α_self e^(−β(t−τ)) + Σ_buys α_cross e^(−β(t−τ)), and symmetrically
-  (Hawkes 1971; self- and cross-excitation as in Bacry, Mastromatteo & Muzy 2015, eq. 6).
+  (Hawkes 1971; self- and cross-excitation as in Bacry, Mastromatteo & Muzy 2015).
   Per step, N⁻ ~ Poisson(Λ⁻), Λ⁻ = μ dt + (λ⁻ − μ)(1 − e^(−βdt))/β (the intensity integrated
   over the step without the step's own arrivals), N⁺ likewise; each arriving order fills the
   quote with probability min(f(δ), 1) independently, so the bid fills with probability
@@ -198,37 +198,37 @@ def bm_move(draw: float, params: NDArray[np.float64]) -> float:
     return params[P_SIGMA_SQRT_DT] if draw < 0.5 else -params[P_SIGMA_SQRT_DT]
 
 
-@step_kernel()
-def component_fill_function(depth: float, params: NDArray[np.float64]) -> float:
-    """f(δ) of the ``power`` and ``triangular`` fill functions (module docstring)."""
+@njit(cache=True, inline="always")
+def fill_function(depth: float, params: NDArray[np.float64]) -> float:
+    """f(δ): exponential e^(−kδ), power (1 + kδ⁺)^(−β) or triangular max(1 − kδ⁺, 0)
+    (module docstring, "Fill function")."""
+    code = params[P_FILL_FN]
+    if code == FILL_EXPONENTIAL:
+        return math.exp(-params[P_K] * depth)  # Avellaneda & Stoikov 2008, eq. 2.11
     d = max(depth, 0.0)
-    if params[P_FILL_FN] == FILL_POWER:
+    if code == FILL_POWER:
         return (1.0 + params[P_K] * d) ** (-params[P_FILL_EXPONENT])
     return max(1.0 - params[P_K] * d, 0.0)
 
 
 @njit(cache=True, inline="always")
-def fill_function(depth: float, params: NDArray[np.float64]) -> float:
-    """f(δ): exponential e^(−kδ), power (1 + kδ⁺)^(−β) or triangular max(1 − kδ⁺, 0)
-    (module docstring, "Fill function")."""
-    if params[P_FILL_FN] == FILL_EXPONENTIAL:
-        return math.exp(-params[P_K] * depth)  # Avellaneda & Stoikov 2008, eq. 2.11
-    return component_fill_function(depth, params)
-
-
-@njit(cache=True, inline="always")
-def fill_probability(depth: float, params: NDArray[np.float64]) -> float:
-    """p(λ(δ)·dt) with λ(δ) = A·f(δ) (Avellaneda & Stoikov 2008, eq. 2.11 for f = e^(−kδ))."""
-    x = params[P_A] * fill_function(depth, params) * params[P_DT]
+def poisson_fill_probability(f: float, params: NDArray[np.float64]) -> float:
+    """p(λ·dt) for λ = A·f: min(λdt, 1) (``fill_probability="capped"``) or 1 − e^(−λdt)."""
+    x = params[P_A] * f * params[P_DT]
     if params[P_EXP_FILL] > 0.0:
         return 1.0 - math.exp(-x)
     return min(x, 1.0)
 
 
-@step_kernel()
-def component_hawkes_fill_probability(
-    depth: float, orders: float, params: NDArray[np.float64]
-) -> float:
+@njit(cache=True, inline="always")
+def fill_probability(depth: float, params: NDArray[np.float64]) -> float:
+    """The default's p(λ(δ)·dt), λ(δ) = A·e^(−kδ) (Avellaneda & Stoikov 2008, eq. 2.11); the
+    other fill functions go through :func:`fill_function` in :func:`component_row`."""
+    return poisson_fill_probability(math.exp(-params[P_K] * depth), params)
+
+
+@njit(cache=True, inline="always")
+def hawkes_fill_probability(depth: float, orders: float, params: NDArray[np.float64]) -> float:
     """1 − (1 − min(f(δ), 1))^N: one of N arriving orders reaches the quote."""
     return 1.0 - (1.0 - min(fill_function(depth, params), 1.0)) ** orders
 
@@ -241,8 +241,10 @@ def component_mid(
     draw: float,
     extra: NDArray[np.float64],
     params: NDArray[np.float64],
-) -> float:
-    """The mid after one step of every midprice model but ``bm`` (module docstring)."""
+) -> None:
+    """``state[i, NEXT_MID]``: the mid after one step of every midprice model but ``bm``
+    (module docstring). Like every kernel compiled without reference counting it returns
+    nothing (``mm_env.core.step_kernel``)."""
     code = params[P_MIDPRICE]
     if code == MID_JUMP_BM:
         nxt = mid + bm_move(draw, params) + params[P_DRIFT_DT]
@@ -269,7 +271,7 @@ def component_mid(
         n = extra[i, X_JUMPS]
         nxt += n * params[P_JUMP_MEAN] + params[P_JUMP_STD] * math.sqrt(n) * extra[i, X_NORMAL]
         state[i, N_JUMPS] += n
-    return nxt
+    state[i, NEXT_MID] = nxt
 
 
 @step_kernel()
@@ -336,19 +338,20 @@ def component_row(
     qb: float,
     qa: float,
     truncated: NDArray[np.bool_],
-) -> float:
-    """Fills, settlement and the next mid of row ``i`` for any components; returns that mid."""
+) -> None:
+    """Fills, settlement and the next mid (``state[i, NEXT_MID]``) of row ``i`` for any
+    components."""
     # read unconditionally: a value defined in one branch and used in a later one looks
     # loop-carried to numba's prange, which then shares it between threads
     sells = extra[i, X_SELLS]
     buys = extra[i, X_BUYS]
     hawkes = params[P_ARRIVALS] == ARR_HAWKES
     if hawkes:
-        p_bid = component_hawkes_fill_probability(mid - qb, sells, params)
-        p_ask = component_hawkes_fill_probability(qa - mid, buys, params)
+        p_bid = hawkes_fill_probability(mid - qb, sells, params)
+        p_ask = hawkes_fill_probability(qa - mid, buys, params)
     else:
-        p_bid = fill_probability(mid - qb, params)
-        p_ask = fill_probability(qa - mid, params)
+        p_bid = poisson_fill_probability(fill_function(mid - qb, params), params)
+        p_ask = poisson_fill_probability(fill_function(qa - mid, params), params)
     if uniforms[i, 0] < p_bid:
         fill_bid(state, i, params[P_ORDER_SIZE], qb, params)
     if uniforms[i, 1] < p_ask:
@@ -358,8 +361,9 @@ def component_row(
     if hawkes or params[P_REWARD] != REWARD_PNL:
         component_settle(state, i, previous_pnl, sells, buys, params)
     if params[P_MIDPRICE] == MID_BM:
-        return mid + bm_move(mid_draws[i], params) + params[P_DRIFT_DT]
-    return component_mid(state, i, mid, mid_draws[i], extra, params)
+        state[i, NEXT_MID] = mid + bm_move(mid_draws[i], params) + params[P_DRIFT_DT]
+    else:
+        component_mid(state, i, mid, mid_draws[i], extra, params)
 
 
 @njit(cache=True, inline="always")
@@ -391,11 +395,12 @@ def _as_step_row(
             fill_ask(state, i, params[P_ORDER_SIZE], qa, params)
         truncated[i] = settle(state, i, params)
         nxt = mid + bm_move(mid_draws[i], params) + params[P_DRIFT_DT]
+        state[i, NEXT_MID] = nxt
     else:
-        nxt = component_row(
+        component_row(
             np.int64(i), state, params, uniforms, mid_draws, extra, mid, qb, qa, truncated
         )
-    state[i, NEXT_MID] = nxt
+        nxt = state[i, NEXT_MID]
     write_observation(obs, i, state, 0.0, s, nxt, sizes, sizes, depths, params)
     if params[P_OBS_COMPONENTS] < obs.shape[1]:
         write_components(obs, np.int64(i), state, params)
