@@ -214,6 +214,11 @@ class MarketConfig:
         """The divisor of the market spread (and of the mid change) in the observation."""
         raise NotImplementedError
 
+    @property
+    def component_observation_names(self) -> tuple[str, ...]:
+        """Observation entries of a scenario's model components, after the common ones."""
+        return ()
+
     def to_dict(self) -> dict[str, Any]:
         """All fields as plain Python values (for saving beside a run)."""
         out = asdict(self)
@@ -473,6 +478,40 @@ class AvellanedaStoikovConfig(MarketConfig):
     The observation shows the time left by default (``obs_time_left=True``); the imbalance is
     identically 0 and the spread entry identically 1 (there is no book). ``info["best_bid"]``
     and ``info["best_ask"]`` are mid ∓ s/2.
+
+    Components (issue 14; the defaults are the model above, draw for draw). Each is chosen by a
+    string; its formulas, state and random draws are in :mod:`mm_env.scenarios.avellaneda_stoikov`.
+
+    * ``midprice``: ``"bm"`` (arithmetic Brownian motion, the default, with ``mid_drift``),
+      ``"gbm"`` (geometric, ``sigma`` relative), ``"ou"`` (Ornstein–Uhlenbeck around
+      ``ou_mean`` at rate ``ou_rate``), ``"ou_alpha"`` (a Brownian mid drifted by a short-term
+      OU alpha signal that the agent observes: ``alpha_decay``, ``alpha_vol``), ``"jump_bm"`` /
+      ``"jump_ou"`` (compound-Poisson jumps of rate ``jump_rate`` with N(``jump_mean``,
+      ``jump_std``²) sizes added to bm / ou), ``"heston"`` (stochastic variance ``heston_*``).
+    * ``arrivals``: ``"poisson"`` (market orders at rate ``intensity_a`` per side, the default)
+      or ``"hawkes"`` (self- and cross-exciting with an exponential kernel: baseline
+      ``intensity_a``, jumps ``hawkes_self`` / ``hawkes_cross``, decay ``hawkes_decay``).
+    * ``fill_function`` f(δ), the probability that a market order reaches a quote at depth δ:
+      ``"exponential"`` e^(−kδ) (the default), ``"power"`` (1 + kδ⁺)^(−``fill_exponent``),
+      ``"triangular"`` max(1 − kδ⁺, 0); λ(δ) = A·f(δ).
+    * ``reward``: ``"pnl"`` (the default; with the running and terminal inventory penalties
+      above it is the Cartea–Jaimungal criterion) or ``"exp_utility"``: the increments of
+      U(pnl) = (1 − e^(−γ·pnl))/γ, γ = ``risk_aversion``, so that an episode's rewards sum to
+      U(final pnl) (less any penalties).
+
+    A field that the chosen components do not use must keep its default (a non-default value
+    there would do nothing, so it raises ``ValueError`` naming the field and its component).
+
+    Ranges: ``sigma`` >= 0; ``gbm`` and ``heston`` need ``initial_mid`` > 0 and
+    |``mid_drift``|·T <= 100, and ``gbm`` σ√T <= 10 (log-price standard deviation over the
+    horizon); ``ou_rate``, ``alpha_decay``, ``alpha_vol``, ``jump_rate`` > 0;
+    ``jump_std`` >= 0; ``heston_v0`` >= 0, ``heston_theta`` > 0, ``heston_xi`` >= 0,
+    ``heston_rho`` in [−1, 1], ``heston_kappa`` > 0 with ``heston_kappa``·dt <= 1 (the Euler
+    step of the variance must not overshoot its mean) and ``heston_v0``·T, ``heston_theta``·T
+    <= 100; ``hawkes_self``, ``hawkes_cross`` >= 0 and ``hawkes_decay`` > 0 with branching
+    ratio (``hawkes_self`` + ``hawkes_cross``)/``hawkes_decay`` < 1 (stationarity) and at most
+    1e6 market orders per step on average;
+    ``fill_exponent`` > 0; ``risk_aversion`` > 0.
     """
 
     n_steps: int = 200
@@ -489,6 +528,28 @@ class AvellanedaStoikovConfig(MarketConfig):
     reference_spread: float | None = None
     fill_probability: str = "capped"
     mid_increments: str = "binomial"
+    midprice: str = "bm"
+    arrivals: str = "poisson"
+    fill_function: str = "exponential"
+    reward: str = "pnl"
+    mid_drift: float = 0.0
+    ou_rate: float = 1.0
+    ou_mean: float | None = None
+    alpha_decay: float = 10.0
+    alpha_vol: float = 10.0
+    jump_rate: float = 10.0
+    jump_mean: float = 0.0
+    jump_std: float = 0.5
+    heston_v0: float = 0.0004
+    heston_kappa: float = 3.0
+    heston_theta: float = 0.0004
+    heston_xi: float = 0.04
+    heston_rho: float = -0.5
+    hawkes_self: float = 40.0
+    hawkes_cross: float = 20.0
+    hawkes_decay: float = 100.0
+    fill_exponent: float = 2.0
+    risk_aversion: float = 0.1
 
     def __post_init__(self) -> None:
         super().__post_init__()
@@ -503,6 +564,82 @@ class AvellanedaStoikovConfig(MarketConfig):
             _fail("fill_probability", self.fill_probability, "must be 'capped' or 'exponential'")
         if self.mid_increments not in ("binomial", "gaussian"):
             _fail("mid_increments", self.mid_increments, "must be 'binomial' or 'gaussian'")
+        for name, choices in AS_COMPONENTS.items():
+            if getattr(self, name) not in choices:
+                _fail(name, getattr(self, name), f"must be one of {choices}")
+        self._check_components()
+
+    def _check_components(self) -> None:
+        """Each component's parameters against its model's range; unused ones at default."""
+        chosen = {name: getattr(self, name) for name in AS_COMPONENTS}
+        defaults = {f.name: f.default for f in fields(AvellanedaStoikovConfig)}
+        for name, (component, users) in AS_COMPONENT_FIELDS.items():
+            value = getattr(self, name)
+            if chosen[component] not in users and value != defaults[name]:
+                _fail(
+                    name,
+                    value,
+                    f"is used only with {component} in {users} ({component} is "
+                    f"{chosen[component]!r}); leave it at its default {defaults[name]!r}",
+                )
+        mid = self.midprice
+        horizon = self.n_steps * self.dt
+        _finite("mid_drift", self.mid_drift)
+        if mid in ("gbm", "heston"):
+            if self.initial_mid <= 0.0:
+                _fail("initial_mid", self.initial_mid, f"must be > 0 with midprice {mid!r}")
+            if abs(self.mid_drift) * horizon > 100.0:
+                _fail("mid_drift", self.mid_drift, "needs |mid_drift| * T <= 100")
+        if mid == "gbm" and self.sigma * math.sqrt(horizon) > 10.0:
+            _fail(
+                "sigma",
+                self.sigma,
+                f"sigma * sqrt(T) = {self.sigma * math.sqrt(horizon):.4g} must be <= 10 with "
+                "midprice 'gbm' (the log-price standard deviation over the horizon)",
+            )
+        _positive("ou_rate", self.ou_rate)
+        if self.ou_mean is not None:
+            _finite("ou_mean", self.ou_mean)
+        _positive("alpha_decay", self.alpha_decay)
+        _positive("alpha_vol", self.alpha_vol)
+        _positive("jump_rate", self.jump_rate)
+        _finite("jump_mean", self.jump_mean)
+        _non_negative("jump_std", self.jump_std)
+        _non_negative("heston_v0", self.heston_v0)
+        _positive("heston_kappa", self.heston_kappa)
+        _positive("heston_theta", self.heston_theta)
+        _non_negative("heston_xi", self.heston_xi)
+        if not -1.0 <= _finite("heston_rho", self.heston_rho) <= 1.0:
+            _fail("heston_rho", self.heston_rho, "must lie in [-1, 1] (a correlation)")
+        if self.heston_kappa * self.dt > 1.0:
+            _fail(
+                "heston_kappa",
+                self.heston_kappa,
+                "needs heston_kappa * dt <= 1 (the Euler step of the variance overshoots its "
+                "mean beyond that)",
+            )
+        for name in ("heston_v0", "heston_theta"):
+            if getattr(self, name) * horizon > 100.0:
+                _fail(name, getattr(self, name), f"needs {name} * T <= 100")
+        _non_negative("hawkes_self", self.hawkes_self)
+        _non_negative("hawkes_cross", self.hawkes_cross)
+        _positive("hawkes_decay", self.hawkes_decay)
+        if not self.branching_ratio < 1.0:
+            _fail(
+                "hawkes_decay",
+                self.hawkes_decay,
+                f"the branching ratio (hawkes_self + hawkes_cross) / hawkes_decay = "
+                f"{self.branching_ratio:.4g} must be < 1 (a stationary Hawkes process)",
+            )
+        if self.arrivals == "hawkes" and self.stationary_arrival_rate * self.dt > 1e6:
+            _fail(
+                "hawkes_decay",
+                self.hawkes_decay,
+                f"the stationary market-order rate x dt = "
+                f"{self.stationary_arrival_rate * self.dt:.4g} must be <= 1e6 orders per step",
+            )
+        _positive("fill_exponent", self.fill_exponent)
+        _positive("risk_aversion", self.risk_aversion)
 
     def _check_spread_multiple_low(self, low: float) -> None:
         """low > 0: ask − bid = m·s, so m = 0 locks our quotes at the mid and m < 0 crosses them."""
@@ -554,6 +691,52 @@ class AvellanedaStoikovConfig(MarketConfig):
         """The reference spread (so the observation's spread entry is identically 1)."""
         return self.depth_unit
 
+    @property
+    def component_observation_names(self) -> tuple[str, ...]:
+        """``alpha`` (midprice ``"ou_alpha"``: α / its stationary standard deviation) and
+        ``sell_intensity``, ``buy_intensity`` (arrivals ``"hawkes"``: each side's market-order
+        intensity / its stationary mean), in that order."""
+        names: tuple[str, ...] = ("alpha",) if self.midprice == "ou_alpha" else ()
+        if self.arrivals == "hawkes":
+            names += ("sell_intensity", "buy_intensity")
+        return names
+
+    @property
+    def branching_ratio(self) -> float:
+        """(hawkes_self + hawkes_cross) / hawkes_decay: the mean number of orders (on both
+        sides) that one market order triggers directly (Hawkes 1971; Bacry, Mastromatteo &
+        Muzy 2015)."""
+        return (self.hawkes_self + self.hawkes_cross) / self.hawkes_decay
+
+    @property
+    def stationary_arrival_rate(self) -> float:
+        """Each side's mean market-order rate: A with Poisson arrivals; with Hawkes arrivals
+        μ/(1 − (α_self + α_cross)/β), μ = A (the stationary mean E[λ] = (I − ‖Φ‖₁)^(−1)μ of a
+        multivariate Hawkes process, Bacry, Mastromatteo & Muzy 2015, "Hawkes processes in
+        finance", here with the symmetric 2 × 2 kernel of L¹ norm (α_self + α_cross)/β))."""
+        if self.arrivals == "hawkes":
+            return self.intensity_a / (1.0 - self.branching_ratio)
+        return self.intensity_a
+
+    @property
+    def alpha_scale(self) -> float:
+        """The stationary standard deviation of the alpha signal, η/√(2ζ)."""
+        return self.alpha_vol / math.sqrt(2.0 * self.alpha_decay)
+
+    @property
+    def martingale_mid(self) -> bool:
+        """Whether the mid is a martingale (drawn independently of our fills): ``bm``, ``gbm``,
+        ``heston`` with ``mid_drift`` = 0, ``jump_bm`` also with ``jump_mean`` = 0. The OU
+        mids and the alpha signal make it predictable."""
+        if self.mid_drift != 0.0 or self.midprice not in ("bm", "gbm", "heston", "jump_bm"):
+            return False
+        return self.midprice != "jump_bm" or self.jump_mean == 0.0
+
+    @property
+    def ou_level(self) -> float:
+        """The OU mean of the mid (``ou_mean``, default ``initial_mid``)."""
+        return float(self.initial_mid if self.ou_mean is None else self.ou_mean)
+
 
 @dataclass(frozen=True)
 class CarteaJaimungalConfig(AvellanedaStoikovConfig):
@@ -583,6 +766,36 @@ class CarteaJaimungalConfig(AvellanedaStoikovConfig):
     terminal_inventory_penalty: float = 0.001
     max_skew: float = 1.0
 
+
+#: the components of the Avellaneda–Stoikov family and their choices (the first is the default)
+AS_COMPONENTS: dict[str, tuple[str, ...]] = {
+    "midprice": ("bm", "gbm", "ou", "ou_alpha", "jump_bm", "jump_ou", "heston"),
+    "arrivals": ("poisson", "hawkes"),
+    "fill_function": ("exponential", "power", "triangular"),
+    "reward": ("pnl", "exp_utility"),
+}
+
+_JUMPS = ("jump_bm", "jump_ou")
+#: field -> (component, the choices of that component that use the field)
+AS_COMPONENT_FIELDS: dict[str, tuple[str, tuple[str, ...]]] = {
+    "sigma": ("midprice", ("bm", "gbm", "ou", "ou_alpha", *_JUMPS)),
+    "mid_increments": ("midprice", ("bm", "jump_bm")),
+    "mid_drift": ("midprice", ("bm", "gbm", "jump_bm", "heston")),
+    "ou_rate": ("midprice", ("ou", "jump_ou")),
+    "ou_mean": ("midprice", ("ou", "jump_ou")),
+    "alpha_decay": ("midprice", ("ou_alpha",)),
+    "alpha_vol": ("midprice", ("ou_alpha",)),
+    "jump_rate": ("midprice", _JUMPS),
+    "jump_mean": ("midprice", _JUMPS),
+    "jump_std": ("midprice", _JUMPS),
+    **{f"heston_{p}": ("midprice", ("heston",)) for p in ("v0", "kappa", "theta", "xi", "rho")},
+    "fill_probability": ("arrivals", ("poisson",)),
+    "hawkes_self": ("arrivals", ("hawkes",)),
+    "hawkes_cross": ("arrivals", ("hawkes",)),
+    "hawkes_decay": ("arrivals", ("hawkes",)),
+    "fill_exponent": ("fill_function", ("power",)),
+    "risk_aversion": ("reward", ("exp_utility",)),
+}
 
 REPLAY_SPLITS = ("all", "train", "test")
 

@@ -329,6 +329,7 @@ def observation_names(config: MarketConfig) -> tuple[str, ...]:
         names.append("time_left")
     if config.obs_mid_change:
         names.append("mid_change")
+    names += config.component_observation_names
     return tuple(names)
 
 

@@ -152,6 +152,9 @@ class MarketMakingEnv(gym.Env[NDArray[np.floating], NDArray[np.floating]]):
     | 3...  | imbalance_k | optional: imbalance over the first k levels          | [-1, 1] |
     |       | time_left   | optional: 1 - step / n_steps                         | [0, 1]  |
     |       | mid_change  | optional: last mid change / spread_scale             | ℝ       |
+    |       | alpha       | AS family, midprice "ou_alpha": α / its stationary sd | ℝ       |
+    |       | sell_intensity, | AS family, arrivals "hawkes": each side's market-  | [0, ∞)  |
+    |       | buy_intensity   | order intensity / its stationary mean            |         |
 
     ## Rewards
 
@@ -204,7 +207,9 @@ class MarketMakingEnv(gym.Env[NDArray[np.floating], NDArray[np.floating]]):
 
     ## Version History
 
-    * v0: initial release.
+    * v0: initial release. The Avellaneda–Stoikov family later gained component options
+      (midprice, arrivals, fill_function, reward; issue 14) whose defaults leave its ids'
+      trajectories unchanged, so the ids keep v0.
     * Replay-v1 (``mm_env/Replay-v1``): the execution rules of :mod:`mm_env.execution` — the
       exact queue from LOBSTER order ids (``queue_model="auto"``: risk-averse for data without
       ids), a partly filled order keeps its place and only added size joins the back
@@ -395,4 +400,6 @@ def observation_space(config: MarketConfig) -> spaces.Box:
             low[j] = 0.0
         elif name == "time_left":
             low[j], high[j] = 0.0, 1.0
+        elif name.endswith("_intensity"):
+            low[j] = 0.0
     return spaces.Box(low.astype(dtype), high.astype(dtype), (len(names),), dtype)

@@ -31,13 +31,14 @@ def tiny_book() -> Any:
     )
 
 
-def warm_up() -> float:
-    """Step every scenario once as a single env and as a large (multi-threaded) batch."""
+def warm_up(scenarios: tuple[str, ...] | None = None) -> float:
+    """Step every scenario (or those named) once as a single env and as a large
+    (multi-threaded) batch."""
     start = time.perf_counter()
     import mm_env
     from mm_env.core import PARALLEL_MIN_ROWS
 
-    for scenario in mm_env.SCENARIOS:
+    for scenario in scenarios or tuple(mm_env.SCENARIOS):
         data = tiny_book() if getattr(mm_env.SCENARIOS[scenario][1], "takes_data", False) else None
         for n_envs in (1, PARALLEL_MIN_ROWS):
             config = mm_env.make_config(scenario, n_steps=2)
@@ -52,4 +53,21 @@ def warm_up() -> float:
 
 
 if __name__ == "__main__":
-    print(f"mm_env kernels compiled and cached in {warm_up():.1f} s")
+    import argparse
+
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument(
+        "--scenario",
+        action="append",
+        help="compile this scenario's kernels only (repeatable; default: every scenario). "
+        "E.g. the compile time of the Avellaneda-Stoikov kernels: NUMBA_CACHE_DIR=$(mktemp -d) "
+        "/usr/bin/time -v python -m mm_env.warmup --scenario avellaneda_stoikov",
+    )
+    args = parser.parse_args()
+    names = tuple(args.scenario) if args.scenario else None
+    from mm_env import SCENARIOS
+
+    unknown = sorted(set(names or ()) - set(SCENARIOS))
+    if unknown:
+        parser.error(f"unknown scenario(s) {unknown}; known: {sorted(SCENARIOS)}")
+    print(f"mm_env kernels compiled and cached in {warm_up(names):.1f} s")

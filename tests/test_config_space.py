@@ -10,6 +10,9 @@ Magnitudes: fields without a model bound (prices, sizes, rates) are drawn within
 1e-3..1e4, the range of the scales these models describe; configs at the edge of the float64
 range (a size mean of 1e300) are not explored here.
 
+The Avellaneda–Stoikov family draws its components (midprice, arrivals, fill function,
+reward) and then the parameters of the chosen components, so every combination is explored.
+
 Replay-v0 runs on the AAPL LOBSTER sample (skipped without ``MM_ENV_DATA``); a config that the
 validator accepts but that does not fit the data (a split too short for ``n_steps``, a tick
 size off the data's grid) raises ``ValueError`` when the env is made and is skipped.
@@ -32,7 +35,7 @@ from mm_env import (
     ReplayConfig,
     SyntheticConfig,
 )
-from mm_env.config import MarketConfig
+from mm_env.config import AS_COMPONENT_FIELDS, AS_COMPONENTS, MarketConfig
 from mm_env.env import MarketMakingEnv
 from tests.conftest import AAPL_SAMPLE, data_dir, needs_pandas
 
@@ -107,13 +110,10 @@ SCENARIO_FIELDS: dict[str, dict[str, st.SearchStrategy[Any]]] = {
     },
     "avellaneda_stoikov": {
         "initial_mid": _floats(-1e3, 1e4),
-        "sigma": _floats(0.0, 100.0),
         "dt": _floats(1e-5, 1.0),
         "intensity_a": _floats(1e-3, 1e4),
         "intensity_k": _floats(1e-3, 100.0),
         "reference_spread": st.one_of(st.none(), _floats(1e-3, 100.0)),
-        "fill_probability": st.sampled_from(["capped", "exponential"]),
-        "mid_increments": st.sampled_from(["binomial", "gaussian"]),
     },
     "replay": {
         "tick_size": st.sampled_from([0.01, 0.005, 0.0001]),
@@ -127,6 +127,50 @@ SCENARIO_FIELDS: dict[str, dict[str, st.SearchStrategy[Any]]] = {
 }
 SCENARIO_FIELDS["cartea_jaimungal"] = SCENARIO_FIELDS["avellaneda_stoikov"]
 
+#: the Avellaneda–Stoikov family's component parameters (issue 14), straddling their ranges;
+#: a config draws its components first, then the parameters those components use (the others
+#: must stay at their defaults, which the validator enforces and test_stylised checks)
+AS_COMPONENT_PARAMS: dict[str, st.SearchStrategy[Any]] = {
+    "sigma": _floats(0.0, 100.0),
+    "mid_increments": st.sampled_from(["binomial", "gaussian"]),
+    "mid_drift": _floats(-200.0, 200.0),
+    "ou_rate": _floats(-1.0, 1e3),
+    "ou_mean": st.one_of(st.none(), _floats(-1e3, 1e4)),
+    "alpha_decay": _floats(-1.0, 1e3),
+    "alpha_vol": _floats(-1.0, 1e3),
+    "jump_rate": _floats(-1.0, 1e3),
+    "jump_mean": _floats(-10.0, 10.0),
+    "jump_std": _floats(-1.0, 10.0),
+    "heston_v0": _floats(-0.1, 5.0),
+    "heston_kappa": _floats(-1.0, 1e3),
+    "heston_theta": _floats(-0.1, 5.0),
+    "heston_xi": _floats(-0.1, 5.0),
+    "heston_rho": _floats(-1.5, 1.5),
+    "fill_probability": st.sampled_from(["capped", "exponential"]),
+    "hawkes_self": _floats(-1.0, 1e3),
+    "hawkes_cross": _floats(-1.0, 1e3),
+    "hawkes_decay": _floats(-1.0, 2e3),
+    "fill_exponent": _floats(-1.0, 10.0),
+    "risk_aversion": _floats(-0.1, 10.0),
+}
+
+
+def _as_components() -> st.SearchStrategy[dict[str, Any]]:
+    chosen = st.fixed_dictionaries(
+        {name: st.sampled_from(choices) for name, choices in AS_COMPONENTS.items()}
+    )
+
+    def with_params(choice: dict[str, str]) -> st.SearchStrategy[dict[str, Any]]:
+        used = {
+            name: AS_COMPONENT_PARAMS[name]
+            for name, (component, users) in AS_COMPONENT_FIELDS.items()
+            if choice[component] in users
+        }
+        return st.fixed_dictionaries({**{k: st.just(v) for k, v in choice.items()}, **used})
+
+    return chosen.flatmap(with_params)
+
+
 CONFIGS: dict[str, type[MarketConfig]] = {
     "notebook": NotebookConfig,
     "market_making": SyntheticConfig,
@@ -136,9 +180,15 @@ CONFIGS: dict[str, type[MarketConfig]] = {
 }
 
 
-def _check_finite(obs: np.ndarray, info: dict[str, Any], where: str, reward: float = 0.0) -> None:
+def _check_finite(
+    obs: np.ndarray, info: dict[str, Any], where: str, reward: float = 0.0, utility_limit=None
+) -> None:
     assert np.all(np.isfinite(obs)), f"{where}: observation {obs}"
-    assert math.isfinite(reward), f"{where}: reward {reward}"
+    if utility_limit is not None and not math.isfinite(reward):
+        # the exponential-utility reward overflows, as documented, only once γ·pnl < −709
+        assert utility_limit < -709.0, f"{where}: reward {reward} at γ·pnl = {utility_limit}"
+    else:
+        assert math.isfinite(reward), f"{where}: reward {reward}"
     bad = {k: v for k, v in info.items() if isinstance(v, float) and not math.isfinite(v)}
     assert not bad, f"{where}: info {bad}"
 
@@ -161,14 +211,21 @@ def run_first_episode(scenario: str, fields: dict[str, Any], seed: int, data: An
     actions[corners] = rng.choice([-1.0, 1.0], size=(int(corners.sum()), 2))
     obs, info = env.reset(seed=seed)
     _check_finite(obs, info, "reset")
+    gamma = getattr(config, "risk_aversion", 0.0) if getattr(config, "reward", "") else 0.0
+    utility = getattr(config, "reward", "pnl") == "exp_utility"
     for t in range(n):
+        low_pnl = info["pnl"]
         obs, reward, _, truncated, info = env.step(actions[t])
-        _check_finite(obs, info, f"step {t}", reward)
+        limit = gamma * min(low_pnl, info["pnl"]) if utility else None
+        _check_finite(obs, info, f"step {t}", reward, limit)
     assert truncated
 
 
 def _fields_strategy(scenario: str) -> st.SearchStrategy[dict[str, Any]]:
-    return st.fixed_dictionaries({**_common(), **SCENARIO_FIELDS[scenario]})
+    fields = st.fixed_dictionaries({**_common(), **SCENARIO_FIELDS[scenario]})
+    if scenario in ("avellaneda_stoikov", "cartea_jaimungal"):
+        return st.tuples(fields, _as_components()).map(lambda t: {**t[0], **t[1]})
+    return fields
 
 
 @pytest.mark.parametrize(

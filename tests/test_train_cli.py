@@ -190,6 +190,11 @@ def test_sensitivity_parallel_equals_serial(tmp_path: Path) -> None:
         (["fit", "--timesteps", "10", "--reward", "sharpe"], "--reward must be one of"),
         (["fit", "--timesteps", "10", "--reward", "capture"], "predictable mid"),
         (
+            ["fit", "--env-id", CJ, "--set", "midprice=ou", "--timesteps", "10"]
+            + ["--reward", "capture"],
+            "predictable mid",
+        ),
+        (
             ["fit", "--env-id", CJ, "--timesteps", "10", "--reward", "capture", "--damping", "1"],
             "no effect",
         ),

@@ -126,6 +126,13 @@ def check_reward(cfg: FitConfig) -> None:
             f"only where the mid is a martingale ({list(MARTINGALE_MID_SCENARIOS)}); "
             f"{cfg.env_id} has a predictable mid"
         )
+    config = make_config(cfg.env_id, cfg.overrides)
+    if not config.martingale_mid:
+        raise CliError(
+            f"--reward capture drops q·Δmid from the reward, which keeps the expected return "
+            f"only where the mid is a martingale; {cfg.env_id} with midprice "
+            f"{config.midprice!r} (mid_drift {config.mid_drift!r}) has a predictable mid"
+        )
     if cfg.damping > 0:
         raise CliError("--reward capture already drops q·Δmid; --damping would have no effect")
 
