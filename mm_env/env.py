@@ -102,6 +102,7 @@ class MarketMakingEnv(gym.Env[NDArray[np.floating], NDArray[np.floating]]):
     * ``mm_env/MarketMaking-v0`` (``scenario="market_making"``): a queue-reactive book on a tick
       grid (:class:`~mm_env.config.SyntheticConfig`) in which the level-1 imbalance predicts the
       next mid change, with depth-aware, queue-position-aware, partial fills.
+      ``mm_env/MarketMaking-v1``: the same book on newer execution rules (Version History).
     * ``mm_env/Notebook-v0`` (``scenario="notebook"``): the seed notebook's market exactly
       (:class:`~mm_env.config.NotebookConfig`), imbalance identically 0 included.
     * ``mm_env/Replay-v0`` (``scenario="replay"``): a recorded book (LOBSTER or the generic L2
