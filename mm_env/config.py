@@ -333,7 +333,7 @@ class NotebookConfig(MarketConfig):
 
 @dataclass(frozen=True)
 class SyntheticConfig(MarketConfig):
-    """A queue-reactive book on a tick grid (scenario ``mm_env/MarketMaking-v0``).
+    """A queue-reactive book on a tick grid (scenarios ``mm_env/MarketMaking-v0`` and ``-v1``).
 
     Prices live on a grid of ``tick_size``; each side shows ``n_levels`` consecutive price levels
     behind its best price. Every step, in this order:

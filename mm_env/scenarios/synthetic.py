@@ -1,4 +1,5 @@
-"""A queue-reactive book on a tick grid, in which imbalance predicts the mid (``MarketMaking-v0``).
+"""A queue-reactive book on a tick grid, in which imbalance predicts the mid (``MarketMaking-v0``,
+``-v1``).
 
 See :class:`mm_env.config.SyntheticConfig` for the model. The design follows the queue-reactive
 idea of Huang, Lehalle & Rosenbaum (2015, "Simulating and analyzing order book data: the
@@ -217,7 +218,7 @@ def shown_at(sizes: NDArray[np.float64], best_t: float, price_t: float, bid_side
     return ahead_of(level, n, sizes[level] if 0 <= level < n else 0.0, False, 0.0)
 
 
-@row_function()
+@njit(cache=True, inline="always")
 def sweep(
     state: NDArray[np.float64],
     i: int,
