@@ -4,6 +4,9 @@
 stable-baselines3 nor matplotlib.
 
 * ``mm_env/MarketMaking-v0``: a queue-reactive tick-grid book in which imbalance predicts the mid.
+* ``mm_env/MarketMaking-v1``: the same book with the execution rules of :mod:`mm_env.execution`
+  (a partly filled order keeps its place, cancellations move us up by the power:1 queue model);
+  latency (in steps) and fees are options of both.
 * ``mm_env/Notebook-v0``: the seed notebook's market, exactly.
 * ``mm_env/AvellanedaStoikov-v0``: Avellaneda & Stoikov (2008): Brownian mid, Poisson fills.
 * ``mm_env/CarteaJaimungal-v0``: that market, Cartea–Jaimungal–Penalva's penalties: a known optimum.
@@ -45,6 +48,7 @@ __version__ = "0.1.0"
 #: registered id -> scenario name
 ENV_IDS: dict[str, str] = {
     "mm_env/MarketMaking-v0": "market_making",
+    "mm_env/MarketMaking-v1": "market_making",
     "mm_env/Notebook-v0": "notebook",
     "mm_env/AvellanedaStoikov-v0": "avellaneda_stoikov",
     "mm_env/CarteaJaimungal-v0": "cartea_jaimungal",
@@ -54,6 +58,11 @@ ENV_IDS: dict[str, str] = {
 
 #: config overrides an id registers (the newer version's rules; v0 keeps the config defaults)
 ID_KWARGS: dict[str, dict[str, object]] = {
+    "mm_env/MarketMaking-v1": {
+        "queue_model": "power:1",
+        "keep_priority": True,
+        "fill_through": True,
+    },
     "mm_env/Replay-v1": {"queue_model": "auto", "keep_priority": True, "fill_through": True},
 }
 

@@ -84,6 +84,26 @@ def _positive_int(name: str, value: Any) -> None:
         _fail(name, value, "must be >= 1")
 
 
+def _check_execution(config: Any) -> None:
+    """The execution fields (:mod:`mm_env.execution`) shared by SyntheticConfig and
+    ReplayConfig: queue model, the bool rules, finite fees, latency specs (a list becomes a
+    tuple)."""
+    from mm_env.execution import latency_quantiles, parse_queue_model
+
+    parse_queue_model("queue_model", config.queue_model)
+    for name in ("keep_priority", "fill_through"):
+        if not isinstance(getattr(config, name), bool):
+            _fail(name, getattr(config, name), "must be a bool")
+    for name in ("maker_fee_bps", "taker_fee_bps", "maker_fee_per_unit", "taker_fee_per_unit"):
+        _finite(name, getattr(config, name))
+    for name in ("entry_latency", "response_latency"):
+        value = getattr(config, name)
+        if isinstance(value, list):
+            value = tuple(value)
+            object.__setattr__(config, name, value)
+        latency_quantiles(name, value)
+
+
 def _below_half_step(name: str, value: float, step: float, step_name: str) -> None:
     """A touch tolerance absorbs floating-point rounding only: from half the smallest price
     step on, it would move a quote to another price level instead."""
@@ -318,7 +338,7 @@ class NotebookConfig(MarketConfig):
 
 @dataclass(frozen=True)
 class SyntheticConfig(MarketConfig):
-    """A queue-reactive book on a tick grid (scenario ``mm_env/MarketMaking-v0``).
+    """A queue-reactive book on a tick grid (scenarios ``mm_env/MarketMaking-v0`` and ``-v1``).
 
     Prices live on a grid of ``tick_size``; each side shows ``n_levels`` consecutive price levels
     behind its best price. Every step, in this order:
@@ -338,7 +358,23 @@ class SyntheticConfig(MarketConfig):
 
     Our quotes fill when a sweep reaches their price, behind the size displayed there when they
     joined (first when they improve the best price); queue position and quote placement follow
-    :mod:`mm_env.execution` (the v0 rule). Details: :mod:`mm_env.scenarios.synthetic`.
+    :mod:`mm_env.execution`. Details: :mod:`mm_env.scenarios.synthetic`.
+
+    Execution fields (:mod:`mm_env.execution`; the defaults are the MarketMaking-v0 rules,
+    ``mm_env/MarketMaking-v1`` sets ``keep_priority=True``, ``fill_through=True``,
+    ``queue_model="power:1"``):
+
+    * ``queue_model``: how cancellations at our price move us up: ``"risk_averse"`` (the v0
+      rule), ``"power:N"``, ``"power2:N"``, ``"power3:N"``, ``"log"``, ``"log2"``, or ``"auto"``
+      (risk-averse here). ``"exact"`` raises: this book has no order ids.
+    * ``keep_priority``: a partly filled order keeps its place, only added size joins the back.
+    * ``fill_through``: a book whose other side reaches our quote fills the whole remaining
+      order (a sweep through our price always does, in this book: price priority).
+    * ``maker_fee_bps``, ``taker_fee_bps``, ``maker_fee_per_unit``, ``taker_fee_per_unit``:
+      fees, negative maker fees being rebates; default 0 (this book is no venue: pick yours).
+    * ``entry_latency``, ``response_latency``: in steps, constant (>= 0) or a distribution
+      (``"lognormal:MEDIAN,SIGMA"``, ``"file:PATH"``, a tuple of steps); a fractional latency
+      acts as the next whole number of steps (:mod:`mm_env.scenarios.synthetic`, "Latency").
 
     Ranges (where the model is defined):
 
@@ -378,10 +414,28 @@ class SyntheticConfig(MarketConfig):
     improve_prob: float = 0.3
     improve_size_mean: float = 2.0
     min_level_size: float = 0.01
+    queue_model: str = "risk_averse"
+    keep_priority: bool = False
+    fill_through: bool = False
+    maker_fee_bps: float = 0.0
+    taker_fee_bps: float = 0.0
+    maker_fee_per_unit: float = 0.0
+    taker_fee_per_unit: float = 0.0
+    entry_latency: Any = 0.0
+    response_latency: Any = 0.0
 
     def __post_init__(self) -> None:
         _positive_int("n_levels", self.n_levels)
         super().__post_init__()
+        if self.queue_model == "exact":
+            _fail(
+                "queue_model",
+                self.queue_model,
+                "needs order ids (LOBSTER messages, Replay only); the synthetic book has "
+                "level sizes only: use 'risk_averse', 'power:N', 'power2:N', 'power3:N', 'log' "
+                "or 'log2'",
+            )
+        _check_execution(self)
         _positive("initial_price", self.initial_price)
         _positive("tick_size", self.tick_size)
         _positive_int("initial_spread_ticks", self.initial_spread_ticks)
@@ -880,20 +934,7 @@ class ReplayConfig(MarketConfig):
     def __post_init__(self) -> None:
         _positive_int("n_levels", self.n_levels)
         super().__post_init__()
-        from mm_env.execution import latency_quantiles, parse_queue_model
-
-        parse_queue_model("queue_model", self.queue_model)
-        for name in ("keep_priority", "fill_through"):
-            if not isinstance(getattr(self, name), bool):
-                _fail(name, getattr(self, name), "must be a bool")
-        for name in ("maker_fee_bps", "taker_fee_bps", "maker_fee_per_unit", "taker_fee_per_unit"):
-            _finite(name, getattr(self, name))
-        for name in ("entry_latency", "response_latency"):
-            value = getattr(self, name)
-            if isinstance(value, list):
-                value = tuple(value)
-                object.__setattr__(self, name, value)
-            latency_quantiles(name, value)
+        _check_execution(self)
         _non_negative("feed_latency", self.feed_latency)
         if self.data_path is not None and not isinstance(self.data_path, str):
             _fail("data_path", self.data_path, "must be a string path or None")

@@ -102,6 +102,7 @@ class MarketMakingEnv(gym.Env[NDArray[np.floating], NDArray[np.floating]]):
     * ``mm_env/MarketMaking-v0`` (``scenario="market_making"``): a queue-reactive book on a tick
       grid (:class:`~mm_env.config.SyntheticConfig`) in which the level-1 imbalance predicts the
       next mid change, with depth-aware, queue-position-aware, partial fills.
+      ``mm_env/MarketMaking-v1``: the same book on newer execution rules (Version History).
     * ``mm_env/Notebook-v0`` (``scenario="notebook"``): the seed notebook's market exactly
       (:class:`~mm_env.config.NotebookConfig`), imbalance identically 0 included.
     * ``mm_env/Replay-v0`` (``scenario="replay"``): a recorded book (LOBSTER or the generic L2
@@ -210,6 +211,19 @@ class MarketMakingEnv(gym.Env[NDArray[np.floating], NDArray[np.floating]]):
     * v0: initial release. The Avellaneda–Stoikov family later gained component options
       (midprice, arrivals, fill_function, reward; issue 14) whose defaults leave its ids'
       trajectories unchanged, so the ids keep v0.
+    * MarketMaking-v1 (``mm_env/MarketMaking-v1``): the synthetic book on the execution rules
+      of :mod:`mm_env.execution` — a partly filled order keeps its place and only added size
+      joins the back (``keep_priority=True``); cancellations at our price (the book's log-size
+      reversion and churn shrinking our level) move us up by the ``power:1`` queue model
+      (``queue_model="power:1"``: the book's churn has no order ages, so a cancelled unit is
+      equally likely to be any displayed unit, and the chance it was behind us is
+      back / (front + back)); a book whose other side improves onto our quote fills it
+      (``fill_through=True``). Fees (``maker_fee_bps``, ``taker_fee_bps``,
+      ``maker_fee_per_unit``, ``taker_fee_per_unit``) default to zero (this book is no venue);
+      latency (``entry_latency``, ``response_latency``) is in steps, default 0. MarketMaking-v0
+      keeps its rules exactly (the risk-averse queue, the whole quote to the back after any
+      fill; a test replays recorded v0 trajectories); all these fields are options of both,
+      and both report the execution info keys below.
     * Replay-v1 (``mm_env/Replay-v1``): the execution rules of :mod:`mm_env.execution` — the
       exact queue from LOBSTER order ids (``queue_model="auto"``: risk-averse for data without
       ids), a partly filled order keeps its place and only added size joins the back

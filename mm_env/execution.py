@@ -93,7 +93,9 @@ Latency (Replay: seconds on the data's clock, per-event and clock stepping alike
       drawn with replacement. Random contract: per step, if entry or response latency is
       random, ``rng.random((n_envs, 2))`` after the scenario's own draws (column 0 entry,
       column 1 response), mapped through the distribution's quantile function.
-    MarketMaking: no latency (its book has no clock finer than a step; see the issue list).
+    MarketMaking: entry and response latency in steps, the same rules (its book has no clock
+    inside a step: a fractional latency acts as the next whole number of steps; details in
+    :mod:`mm_env.scenarios.synthetic`), no feed latency.
 
 Fees (``maker_fee_bps``, ``taker_fee_bps`` per traded value in basis points; ``maker_fee_per_unit``,
 ``taker_fee_per_unit`` per unit traded; a negative maker fee is a rebate). Each of our fills is a
@@ -114,7 +116,7 @@ import numpy as np
 from numba import njit
 from numpy.typing import NDArray
 
-from mm_env.core import N_COMMON, row_function
+from mm_env.core import N_COMMON, fill_ask, fill_bid, row_function
 
 EMPTY = 1e-12  # a level (or an order) with less than this is empty
 
@@ -221,49 +223,28 @@ def grid_quotes(
 
 
 @njit(cache=True, inline="always")
-def queue_ahead(sizes: NDArray[np.float64], level: int, same_order: bool, previous: float) -> float:
-    """Displayed size ahead of our quote at ``level`` (-1: improving or in a gap, nothing ahead;
-    ``>= len(sizes)``: beyond the visible book, infinite). ``same_order``: it keeps its place,
-    ``previous`` ahead of it, never more than displayed; otherwise behind everything displayed.
+def ahead_of(
+    level: int, n_levels: int, level_size: float, same_order: bool, previous: float
+) -> float:
+    """Displayed size ahead of our quote at ``level`` of a side showing ``n_levels`` levels, with
+    ``level_size`` displayed there (-1: improving or in a gap, nothing ahead; ``>= n_levels``:
+    beyond the visible book, infinite). ``same_order``: it keeps its place, ``previous`` ahead of
+    it, never more than displayed; otherwise behind everything displayed.
     """
     if level < 0:
         return 0.0
-    if level >= sizes.shape[0]:
+    if level >= n_levels:
         return math.inf  # beyond the visible book: never reached
     if same_order:
-        return min(previous, sizes[level])
-    return sizes[level]
+        return min(previous, level_size)
+    return level_size
 
 
 @njit(cache=True, inline="always")
-def sweep(
-    sizes: NDArray[np.float64], level: int, ahead: float, our_size: float, volume: float
-) -> tuple[float, float]:
-    """A market order of ``volume`` walks one side's levels; returns (our fill, queue left ahead).
-
-    ``sizes`` (best first) is consumed in place. Our order of ``our_size`` sits at ``level``
-    behind ``ahead`` (level < 0: it improves the best price and is hit first).
-    """
-    remaining = volume
-    ours = 0.0
-    if level < 0 and our_size > 0.0:
-        ours = min(remaining, our_size)
-        remaining -= ours
-    for j in range(sizes.shape[0]):
-        if remaining <= 0.0:
-            break
-        if j == level:
-            take = min(remaining, ahead)
-            ahead -= take
-            sizes[j] -= take
-            remaining -= take
-            f = min(remaining, our_size)
-            ours += f
-            remaining -= f
-        take = min(remaining, sizes[j])
-        sizes[j] -= take
-        remaining -= take
-    return ours, ahead
+def queue_ahead(sizes: NDArray[np.float64], level: int, same_order: bool, previous: float) -> float:
+    """:func:`ahead_of` for a side whose sizes (best first) are ``sizes``."""
+    n = sizes.shape[0]
+    return ahead_of(level, n, sizes[level] if 0 <= level < n else 0.0, same_order, previous)
 
 
 @njit(cache=True, inline="always")
@@ -604,7 +585,7 @@ def last_requested(state: NDArray[np.float64], i: int, side: int) -> tuple[float
     return state[i, b + O_PRICE], state[i, b + O_SIZE] + state[i, b + O_SIZE2]
 
 
-@row_function()
+@njit(cache=True, inline="always")
 def arrive(
     state: NDArray[np.float64],
     i: int,
@@ -617,9 +598,33 @@ def arrive(
     join_row: float,
     ep: Any,
 ) -> None:
-    """A request (price, size) reaches the market, whose book is ``prices_t``/``sizes`` (our
-    side) and ``opp_best_t`` (the other side's best price): module docstring, "Our resting
-    orders". ``join_row``: the first message row after arrival (exact queue)."""
+    """:func:`arrive_at` for a side given as price (ticks) and size arrays, best first."""
+    level = level_of(prices_t, price_t, side == 0)
+    n = sizes.shape[0]
+    level_size = sizes[level] if 0 <= level < n else 0.0
+    arrive_at(state, i, side, price_t, size, level, n, level_size, opp_best_t, join_row, ep)
+
+
+@row_function()
+def arrive_at(
+    state: NDArray[np.float64],
+    i: int,
+    side: int,
+    price_t: float,
+    size: float,
+    level: int,
+    n_levels: int,
+    level_size: float,
+    opp_best_t: float,
+    join_row: float,
+    ep: Any,
+) -> None:
+    """A request (price, size) reaches the market: module docstring, "Our resting orders".
+
+    The book: our price is at ``level`` of our side (:func:`level_of`: -1 improving or in a gap,
+    ``n_levels`` beyond the visible levels), ``level_size`` displayed there; ``opp_best_t`` is
+    the other side's best price. ``join_row``: the first message row after arrival (exact
+    queue)."""
     b = EXEC0 + side * SIDE_COLS
     bid = side == 0
     if size <= EMPTY or math.isnan(price_t):
@@ -635,8 +640,7 @@ def arrive(
         state[i, b + O_SIZE2] = 0.0
         state[i, b + O_REQ] = 0.0
         return
-    level = level_of(prices_t, price_t, bid)
-    shown = queue_ahead(sizes, level, False, 0.0)
+    shown = ahead_of(level, n_levels, level_size, False, 0.0)
     same_price = price_t == state[i, b + O_PRICE]
     if same_price and ep.keep_priority:
         left = state[i, b + O_SIZE] + state[i, b + O_SIZE2]
@@ -651,9 +655,12 @@ def arrive(
             state[i, b + O_JOIN2] = join_row
         if state[i, b + O_SIZE] <= EMPTY and state[i, b + O_SIZE2] > EMPTY:
             promote(state, i, b)
+        state[i, b + O_REQ] = size
+        state[i, b + O_FILLED] = 0.0
+        return  # the same order: the queue model's memory (O_LEVEL, O_TRADED) goes on
     elif same_price and state[i, b + O_FILLED] == 0.0 and size <= state[i, b + O_REQ]:
         # the v0 rule: the same order (same price, untouched, not larger) keeps its place
-        state[i, b + O_FRONT] = queue_ahead(sizes, level, True, state[i, b + O_FRONT])
+        state[i, b + O_FRONT] = ahead_of(level, n_levels, level_size, True, state[i, b + O_FRONT])
         state[i, b + O_SIZE] = size
     else:  # a new order, behind everything displayed at its price
         state[i, b + O_PRICE] = price_t
@@ -694,6 +701,36 @@ def take_fill(state: NDArray[np.float64], i: int, b: int, q: float) -> None:
 
 
 @row_function()
+def fill(
+    state: NDArray[np.float64],
+    i: int,
+    side: int,
+    q: float,
+    price_t: float,
+    params: NDArray[np.float64],
+    ep: Any,
+    ring: NDArray[np.float64],
+    seen_at: float,
+) -> None:
+    """Our side ``side`` fills ``q`` (before the inventory limit) at ``price_t``: the
+    accounting (:func:`mm_env.core.fill_bid`), our order, the maker fee, and the fill's report
+    to the agent at ``seen_at`` (response latency)."""
+    if q <= 0.0:
+        return
+    price = price_t * ep.tick
+    got = (
+        fill_bid(state, i, q, price, params) if side == 0 else fill_ask(state, i, q, price, params)
+    )
+    if got > 0.0:
+        take_fill(state, i, col(side, 0), got)
+        fee = maker_fee(got, price, ep)
+        if fee != 0.0:
+            charge(state, i, fee)
+        if ep.track_response:
+            record_unseen(state, i, ring, seen_at, got if side == 0 else -got)
+
+
+@row_function()
 def execution_share(
     state: NDArray[np.float64], i: int, side: int, rel: int, v: float, ep: Any
 ) -> float:
@@ -731,6 +768,14 @@ def depth_update(state: NDArray[np.float64], i: int, side: int, new: float, ep: 
     b = EXEC0 + side * SIDE_COLS
     if math.isinf(new):
         return  # beyond the visible levels: unknown, nothing changes
+    if math.isinf(state[i, b + O_FRONT]):
+        # joined beyond the visible levels: now in view, behind everything displayed (any
+        # model; the probabilistic formula has no meaning with an unknown front)
+        state[i, b + O_FRONT] = new
+        state[i, b + O_FRONT2] = new
+        state[i, b + O_LEVEL] = new
+        state[i, b + O_TRADED] = 0.0
+        return
     prev = state[i, b + O_LEVEL]
     traded = state[i, b + O_TRADED]
     m = ep.queue_model

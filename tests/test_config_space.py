@@ -107,6 +107,20 @@ SCENARIO_FIELDS: dict[str, dict[str, st.SearchStrategy[Any]]] = {
         "improve_prob": _floats(0.0, 1.0),
         "improve_size_mean": _sizes(),
         "min_level_size": _floats(1e-6, 10.0),
+        # the execution fields (mm_env.execution)
+        "queue_model": st.sampled_from(
+            ["risk_averse", "power:1", "power:3", "power2:2", "power3:0.5", "log", "log2", "auto"]
+        ),
+        "keep_priority": st.booleans(),
+        "fill_through": st.booleans(),
+        "maker_fee_bps": _floats(-10.0, 10.0),
+        "taker_fee_bps": _floats(-10.0, 10.0),
+        "maker_fee_per_unit": _floats(-1.0, 1.0),
+        "taker_fee_per_unit": _floats(-1.0, 1.0),
+        "entry_latency": st.one_of(
+            _floats(0.0, 30.0), st.just("lognormal:2,1"), st.just((0.0, 0.5, 7.0))
+        ),
+        "response_latency": st.one_of(_floats(0.0, 30.0), st.just("lognormal:1,0.5")),
     },
     "avellaneda_stoikov": {
         "initial_mid": _floats(-1e3, 1e4),

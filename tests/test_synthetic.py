@@ -11,7 +11,21 @@ import pytest
 import mm_env
 from mm_env.actions import ActionMapping
 from mm_env.core import BEST_ASK, BEST_BID, IMBALANCE, INVENTORY, MID
-from mm_env.scenarios.synthetic import BID_AHEAD, drop_empty_levels, queue_ahead, sweep
+from mm_env.execution import O_PRICE, O_SIZE, col, queue_ahead
+from mm_env.scenarios import synthetic
+from mm_env.scenarios.synthetic import BID_AHEAD, drop_empty_levels
+
+
+def sweep(sizes, level: int, ahead: float, our_size: float, volume: float):
+    """synthetic.sweep of the bid side with our order of ``our_size`` at ``level`` behind
+    ``ahead`` (mm_env.execution's O_* columns of a one-row simulator); (our share, ahead)."""
+    config = mm_env.make_config("market_making", n_levels=max(len(sizes), 2))
+    sim = mm_env.make_simulator("market_making", config, 1)
+    sim.state[0, col(0, O_PRICE)] = 100.0
+    sim.state[0, col(0, O_SIZE)] = our_size
+    sim.state[0, BID_AHEAD] = ahead
+    ours = synthetic.sweep(sim.state, 0, 0, sizes, level, volume, sim._exec_rec[0])
+    return ours, sim.state[0, BID_AHEAD]
 
 
 def simulate(n_envs: int, n_steps: int, seed: int, action=(-0.5, 0.0), **overrides):

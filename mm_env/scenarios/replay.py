@@ -64,8 +64,6 @@ from mm_env.core import (
     Simulator,
     begin_step,
     buy_capacity,
-    fill_ask,
-    fill_bid,
     imbalance_of,
     quotes_from_action,
     row_function,
@@ -98,7 +96,6 @@ from mm_env.execution import (
     X_FEES,
     X_KNOWN_INV,
     arrive,
-    charge,
     col,
     depth_update,
     displayed_at,
@@ -106,18 +103,16 @@ from mm_env.execution import (
     exec_params,
     exec_record,
     execution_share,
+    fill,
     first_rows,
     grid_quotes,
     known_inventory,
     last_requested,
     latency_quantiles,
-    maker_fee,
     parse_queue_model,
     pop_request,
     push_request,
-    record_unseen,
     reset_orders,
-    take_fill,
     taker_fee,
 )
 
@@ -178,24 +173,6 @@ def _replay_observe(state, i, b, d, params, depths, obs, ep) -> None:  # pragma:
 
 
 @row_function()
-def _fill(state, i, side, q, price_t, params, ep, ring, seen_at) -> None:
-    """Our side ``side`` fills ``q`` (before the inventory limit) at ``price_t``."""
-    if q <= 0.0:
-        return
-    price = price_t * ep.tick
-    got = (
-        fill_bid(state, i, q, price, params) if side == 0 else fill_ask(state, i, q, price, params)
-    )
-    if got > 0.0:
-        take_fill(state, i, col(side, 0), got)
-        fee = maker_fee(got, price, ep)
-        if fee != 0.0:
-            charge(state, i, fee)
-        if ep.track_response:
-            record_unseen(state, i, ring, seen_at, got if side == 0 else -got)
-
-
-@row_function()
 def _exact_message(state, i, k, d, params, ep, ring, seen_at) -> None:
     """The exact queue's reading of message row ``k`` (mm_env.execution, "exact")."""
     typ = int(d.msgs[k, 0])
@@ -211,7 +188,7 @@ def _exact_message(state, i, k, d, params, ep, ring, seen_at) -> None:
     v = d.msgs[k, 1]
     if p != price:
         if typ >= 4 and ((p < price) if side == 0 else (p > price)):  # through our price
-            _fill(
+            fill(
                 state,
                 i,
                 side,
@@ -229,7 +206,7 @@ def _exact_message(state, i, k, d, params, ep, ring, seen_at) -> None:
         return
     if typ == 5:  # hidden: a displayed order has priority over it
         if state[i, b + O_FRONT] <= EMPTY:
-            _fill(state, i, side, min(v, left), price, params, ep, ring, seen_at)
+            fill(state, i, side, min(v, left), price, params, ep, ring, seen_at)
         return
     two = state[i, b + O_SIZE2] > EMPTY
     if two and first < state[i, b + O_JOIN2]:
@@ -242,7 +219,7 @@ def _exact_message(state, i, k, d, params, ep, ring, seen_at) -> None:
         q = min(v, state[i, b + O_SIZE])
         if two and first >= state[i, b + O_JOIN2]:
             q += min(v - q, state[i, b + O_SIZE2])
-        _fill(state, i, side, q, price, params, ep, ring, seen_at)
+        fill(state, i, side, q, price, params, ep, ring, seen_at)
 
 
 @row_function()
@@ -310,13 +287,13 @@ def _replay_step_row(i, state, d, params, ep, actions, lat, depths, obs, truncat
                     if not math.isnan(our):
                         rel = -1 if p < our else (0 if p == our else 1)
                         q = execution_share(state, i, 0, rel, v, ep)
-                        _fill(state, i, 0, q, our, params, ep, ring, seen_at)
+                        fill(state, i, 0, q, our, params, ep, ring, seen_at)
                 else:  # a buyer lifted the asks
                     our = state[i, col(1, O_PRICE)]
                     if not math.isnan(our):
                         rel = -1 if p > our else (0 if p == our else 1)
                         q = execution_share(state, i, 1, rel, v, ep)
-                        _fill(state, i, 1, q, our, params, ep, ring, seen_at)
+                        fill(state, i, 1, q, our, params, ep, ring, seen_at)
         # the book after event k: queue models, and a book crossing our quotes
         our = state[i, col(0, O_PRICE)]
         if not math.isnan(our):
@@ -324,14 +301,14 @@ def _replay_step_row(i, state, d, params, ep, actions, lat, depths, obs, truncat
             _after_depth(state, i, 0, shown, k, ep)
             if ep.fill_through and d.ask_t[k, 0] <= our:
                 left = state[i, col(0, O_SIZE)] + state[i, col(0, O_SIZE2)]
-                _fill(state, i, 0, left, our, params, ep, ring, seen_at)
+                fill(state, i, 0, left, our, params, ep, ring, seen_at)
         our = state[i, col(1, O_PRICE)]
         if not math.isnan(our):
             shown = displayed_at(d.ask_t[k], d.ask_sz[k], our, False)
             _after_depth(state, i, 1, shown, k, ep)
             if ep.fill_through and d.bid_t[k, 0] >= our:
                 left = state[i, col(1, O_SIZE)] + state[i, col(1, O_SIZE2)]
-                _fill(state, i, 1, left, our, params, ep, ring, seen_at)
+                fill(state, i, 1, left, our, params, ep, ring, seen_at)
     state[i, GRID] = g + 1
     now = d.step_time[g + 1]
     truncated[i] = settle(state, i, params)

@@ -1,4 +1,5 @@
-"""A queue-reactive book on a tick grid, in which imbalance predicts the mid (``MarketMaking-v0``).
+"""A queue-reactive book on a tick grid, in which imbalance predicts the mid (``MarketMaking-v0``,
+``-v1``).
 
 See :class:`mm_env.config.SyntheticConfig` for the model. The design follows the queue-reactive
 idea of Huang, Lehalle & Rosenbaum (2015, "Simulating and analyzing order book data: the
@@ -11,19 +12,44 @@ when we joined (our queue position), and first when our quote improves the best 
 orders larger than the visible book execute against the visible levels only. Our orders are not
 shown in the book and move it only by absorbing the market-order volume that fills them.
 
-Quote placement and queue position: the rules of :mod:`mm_env.execution` (the v0 rule of
-"Our resting orders": an order keeps its place only if it is the same price, nothing of it
-filled and it is not larger; else the whole quote re-joins at the back) with the risk-averse
-queue, applied to the sweep of each market order. No latency (:mod:`mm_env.execution`).
+Execution: the rules of :mod:`mm_env.execution` (quote placement, our resting orders in its
+``O_*`` state columns, keep-priority, the level-data queue models, fees), applied to this book:
+
+* A market order sweeping our side (:func:`sweep`) meets our order where its price is: what of
+  it reaches our price takes the displayed size ahead of us, then us
+  (:func:`mm_env.execution.execution_share`), then the rest. A sweep through our price has
+  filled all of our order on the way (price priority), whatever ``fill_through``.
+* The limit-order flow (log-size reversion, churn of a deeper level, improvements) changes
+  the size displayed at our price for reasons other than executions: cancellations or
+  additions. After the step's flow the queue model reads it
+  (:func:`mm_env.execution.depth_update`; the risk-averse cap is the v0 rule, applied at the
+  next step in v0, with the same result). With ``fill_through`` a book whose other side
+  improved onto our quote fills the whole remaining order at our price.
+* Fees: the maker fee on each fill; the taker fee on ``liquidate_at_end`` (reward only, as
+  the liquidation cost itself).
+
+Latency, in steps (this book has no clock inside a step). The events of step k (its market
+orders, then the limit-order flow) happen between the decision at time k and the observation
+at time k + 1. A request decided at k with entry latency L reaches the market at k + L, and
+meets the events of step m only if k + L <= m: so it is live from step k + ceil(L), against
+the book at the start of that step (post-only rejection there), and until then the previous
+order stays live and can fill. A fill of step k is reported at k + 1 and seen by the agent at
+k + 1 + R (response latency R), i.e. in the observation after step k + ceil(R).
+A fractional latency therefore acts as the next whole number of steps. Distributions
+(``"lognormal:MEDIAN,SIGMA"``, ``"file:PATH"``, a tuple) as in :mod:`mm_env.execution`, in
+steps.
 
 Random contract: per step and row, 6 uniforms then 2 standard normals, drawn as two arrays
-``rng.random((n, 6))`` and ``rng.standard_normal((n, 2))``; at reset, per row, 2 * n_levels
-standard normals for the initial level sizes.
+``rng.random((n, 6))`` and ``rng.standard_normal((n, 2))``; then, only if the entry or response
+latency is a distribution, ``rng.random((n, 2))`` (:mod:`mm_env.execution`, "Latency"); at
+reset, per row, 2 * n_levels standard normals for the initial level sizes. (So with constant
+latencies the draws are those of MarketMaking-v0.)
 """
 
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import numpy as np
 from numba import njit, prange
@@ -33,40 +59,80 @@ from mm_env.config import SyntheticConfig
 from mm_env.core import (
     ASK_QUOTE,
     BID_QUOTE,
-    N_COMMON,
+    INVENTORY,
+    MID,
     N_COMMON_PARAMS,
+    P_INV_NORM,
+    P_LIQUIDATE,
     P_ORDER_SIZE,
-    P_TOL,
+    REWARD,
+    STEP,
     Simulator,
     begin_step,
     buy_capacity,
-    fill_ask,
-    fill_bid,
     imbalance_of,
     quotes_from_action,
+    row_function,
     sell_capacity,
     settle,
     step_kernel,
     write_observation,
 )
-from mm_env.execution import EMPTY, grid_quotes, queue_ahead, sweep
+from mm_env.execution import (
+    EMPTY,
+    EXEC_INFO_KEYS,
+    N_EXEC_INFO,
+    N_EXEC_STATE,
+    N_UNSEEN,
+    O_FRONT,
+    O_N_PEND,
+    O_PEND,
+    O_PRICE,
+    O_REQ,
+    O_SIZE,
+    O_SIZE2,
+    O_TRADED,
+    QM_EXACT,
+    X_BID_FLIGHT,
+    X_BID_LIVE,
+    X_FEES,
+    X_KNOWN_INV,
+    ahead_of,
+    arrive_at,
+    col,
+    depth_update,
+    draw_latency,
+    exec_params,
+    exec_record,
+    execution_share,
+    fill,
+    grid_quotes,
+    known_inventory,
+    last_requested,
+    latency_quantiles,
+    parse_queue_model,
+    pop_request,
+    push_request,
+    reset_orders,
+    taker_fee,
+)
 
 #: rows from which the multi-threaded build runs: this scenario's rows cost enough that the
 #: second thread pays from a few hundred rows, unlike the lighter rows of
 #: core.PARALLEL_MIN_ROWS (the Avellaneda–Stoikov and notebook scenarios)
 PARALLEL_MIN_ROWS = 256
 
-# book-specific state columns
-BID_TICKS = N_COMMON + 0  # best bid, in ticks
-ASK_TICKS = N_COMMON + 1
-OUR_BID_TICKS = N_COMMON + 2  # price of our resting bid after the last step (NaN: none)
-OUR_ASK_TICKS = N_COMMON + 3
-BID_AHEAD = N_COMMON + 4  # displayed size ahead of our resting bid
-ASK_AHEAD = N_COMMON + 5
-OUR_BID_SIZE = N_COMMON + 6  # size of our resting bid (it keeps its place only if not larger)
-OUR_ASK_SIZE = N_COMMON + 7
-N_STATE = N_COMMON + 8
-
+# book-specific state columns (after the execution block, mm_env.execution)
+BID_TICKS = N_EXEC_STATE + 0  # best bid, in ticks
+ASK_TICKS = N_EXEC_STATE + 1
+N_STATE = N_EXEC_STATE + 2
+# the v0 names of our-order columns (mm_env.execution's O_* block), for callers that read them
+OUR_BID_TICKS = col(0, O_PRICE)  # price of our resting bid (NaN: none)
+OUR_ASK_TICKS = col(1, O_PRICE)
+BID_AHEAD = col(0, O_FRONT)  # displayed size ahead of our resting bid
+ASK_AHEAD = col(1, O_FRONT)
+OUR_BID_SIZE = col(0, O_REQ)  # size last requested (the v0 rule: same place only if not larger)
+OUR_ASK_SIZE = col(1, O_REQ)
 # book parameters
 P_TICK = N_COMMON_PARAMS + 0
 P_BEST_SIZE = N_COMMON_PARAMS + 1
@@ -132,6 +198,69 @@ def improve(sizes: NDArray[np.float64], new_size: float) -> None:
 
 
 @njit(cache=True, inline="always")
+def level_of_price(best_t: float, price_t: float, bid_side: bool, n_levels: int) -> int:
+    """Our price's level on a side of consecutive ticks from ``best_t`` (-1: improving the
+    best price; ``n_levels``: beyond the visible levels) — :func:`mm_env.execution.level_of`
+    for this book."""
+    k = (best_t - price_t) if bid_side else (price_t - best_t)
+    if k < 0.0:
+        return -1
+    if k >= n_levels:
+        return n_levels
+    return int(k)
+
+
+@njit(cache=True, inline="always")
+def shown_at(sizes: NDArray[np.float64], best_t: float, price_t: float, bid_side: bool) -> float:
+    """Size displayed at ``price_t`` (0 improving; inf beyond the visible levels)."""
+    n = sizes.shape[0]
+    level = level_of_price(best_t, price_t, bid_side, n)
+    return ahead_of(level, n, sizes[level] if 0 <= level < n else 0.0, False, 0.0)
+
+
+@njit(cache=True, inline="always")
+def sweep(
+    state: NDArray[np.float64],
+    i: int,
+    side: int,
+    sizes: NDArray[np.float64],
+    level: int,
+    volume: float,
+    ep: Any,
+) -> float:
+    """A market order of ``volume`` walks one side's levels (``sizes``, best first, consumed in
+    place) against our order of that side at ``level`` (-1: it improves the best price and is
+    hit first; ``>= len(sizes)``: beyond the visible book, never reached). Returns our share
+    (before the inventory limit): what reaches our price takes the displayed size ahead of us,
+    then our order (:func:`mm_env.execution.execution_share`), then the rest of the level.
+    Market orders larger than the visible book execute against the visible levels only.
+    """
+    b = col(side, 0)
+    live = not math.isnan(state[i, b + O_PRICE])
+    remaining = volume
+    ours = 0.0
+    if live and level < 0:
+        ours = execution_share(state, i, side, 0, remaining, ep)
+        state[i, b + O_TRADED] -= remaining  # nothing displayed at our price
+        remaining -= ours
+    for j in range(sizes.shape[0]):
+        if remaining <= 0.0:
+            break
+        if live and j == level:
+            take = min(remaining, state[i, b + O_FRONT])
+            ours = execution_share(state, i, side, 0, remaining, ep)
+            # O_TRADED counts executions of displayed orders at our price (ours are not shown)
+            state[i, b + O_TRADED] -= ours
+            sizes[j] -= take
+            remaining -= take
+            remaining -= ours
+        take = min(remaining, sizes[j])
+        sizes[j] -= take
+        remaining -= take
+    return ours
+
+
+@njit(cache=True, inline="always")
 def synthetic_observe(
     state: NDArray[np.float64],
     i: int,
@@ -140,8 +269,9 @@ def synthetic_observe(
     params: NDArray[np.float64],
     depths: NDArray[np.int64],
     obs: NDArray[np.float64],
+    ep: Any,
 ) -> None:
-    tick = params[P_TICK]
+    tick = ep.tick
     bt = state[i, BID_TICKS]
     at = state[i, ASK_TICKS]
     write_observation(
@@ -156,30 +286,37 @@ def synthetic_observe(
         depths,
         params,
     )
+    if ep.track_response:
+        obs[i, 1] = state[i, X_KNOWN_INV] / params[P_INV_NORM]
 
 
 @njit(cache=True, inline="always")
+def _arrive(state, i, side, price_t, size, bs, asz, bt, at, ep) -> None:  # pragma: no cover
+    """A request reaches the market, whose book is (bt, bs) and (at, asz) now."""
+    if side == 0:
+        n = bs.shape[0]
+        level = level_of_price(bt, price_t, True, n)
+        sz = bs[level] if 0 <= level < n else 0.0
+        arrive_at(state, i, 0, price_t, size, level, n, sz, at, 0.0, ep)
+    else:
+        n = asz.shape[0]
+        level = level_of_price(at, price_t, False, n)
+        sz = asz[level] if 0 <= level < n else 0.0
+        arrive_at(state, i, 1, price_t, size, level, n, sz, bt, 0.0, ep)
+
+
+@row_function()
 def _synthetic_step_row(
-    i: int,
-    state: NDArray[np.float64],
-    bid_sizes: NDArray[np.float64],
-    ask_sizes: NDArray[np.float64],
-    params: NDArray[np.float64],
-    actions: NDArray[np.float64],
-    u: NDArray[np.float64],
-    z: NDArray[np.float64],
-    depths: NDArray[np.int64],
-    obs: NDArray[np.float64],
-    truncated: NDArray[np.bool_],
-) -> None:
-    tick = params[P_TICK]
-    tol_ticks = params[P_TOL] / tick
+    i, state, bid_sizes, ask_sizes, params, ep, actions, u, z, lat, depths, obs, truncated, ring
+) -> None:  # pragma: no cover
+    tick = ep.tick
     n_levels = bid_sizes.shape[1]
     floor = params[P_MIN_SIZE]
     bs = bid_sizes[i]
     asz = ask_sizes[i]
     bt = state[i, BID_TICKS]
     at = state[i, ASK_TICKS]
+    t = state[i, STEP]  # the decision time, in steps
     # deeper-level churn: one uniform picks the level (1..L-1); its position inside that
     # level's cell, uniform on [0, 1), gives the shock, sqrt(3) * size_vol * (2 f - 1)
     # (mean 0, std size_vol), also used for levels refilled at the back of the book
@@ -193,34 +330,46 @@ def _synthetic_step_row(
     begin_step(state, i, 0.5 * (bt + at) * tick, bt * tick, at * tick, (at - bt) * tick, imb)
     qb, qa = quotes_from_action(state, i, actions[i, 0], actions[i, 1], params)
     # the tick grid (away from the mid), post-only, our ask >= our bid + 1 tick (core rule)
-    qb_t, qa_t = grid_quotes(qb, qa, bt, at, tick, tol_ticks)
+    qb_t, qa_t = grid_quotes(qb, qa, bt, at, tick, ep.tol_ticks)
     state[i, BID_QUOTE] = qb_t * tick
     state[i, ASK_QUOTE] = qa_t * tick
     bid_size = min(params[P_ORDER_SIZE], buy_capacity(state, i, params))
     ask_size = min(params[P_ORDER_SIZE], sell_capacity(state, i, params))
-    # the same order as our resting one (same price, untouched, not larger) keeps its place
-    bid_same = qb_t == state[i, OUR_BID_TICKS] and bid_size <= state[i, OUR_BID_SIZE]
-    ask_same = qa_t == state[i, OUR_ASK_TICKS] and ask_size <= state[i, OUR_ASK_SIZE]
-    bid_level = int(bt - qb_t)
-    ask_level = int(qa_t - at)
-    bid_ahead = queue_ahead(bs, bid_level, bid_same, state[i, BID_AHEAD])
-    ask_ahead = queue_ahead(asz, ask_level, ask_same, state[i, ASK_AHEAD])
-    bid_left = bid_size
-    ask_left = ask_size
+    entry = lat[i, 0] if ep.random_latency else ep.entry_latency
+    seen_at = t + 1.0 + (lat[i, 1] if ep.random_latency else ep.response_latency)
+    if entry == 0.0 and state[i, col(0, O_N_PEND)] == 0.0 and state[i, col(1, O_N_PEND)] == 0.0:
+        # no latency: the requests reach the market at once, against the book shown now
+        _arrive(state, i, 0, qb_t, bid_size, bs, asz, bt, at, ep)
+        _arrive(state, i, 1, qa_t, ask_size, bs, asz, bt, at, ep)
+    else:
+        for side in range(2):
+            p = qb_t if side == 0 else qa_t
+            sz = bid_size if side == 0 else ask_size
+            lp, ls = last_requested(state, i, side)
+            if not (p == lp and sz == ls) and not (sz <= EMPTY and ls <= EMPTY):
+                push_request(state, i, side, p, sz, t + entry)
+            c = col(side, O_N_PEND)  # requests that reach the market by now meet this step
+            while state[i, c] > 0.0 and state[i, col(side, O_PEND + 2)] <= t:
+                p, sz = pop_request(state, i, side)
+                _arrive(state, i, side, p, sz, bs, asz, bt, at, ep)
     # 1. market orders, buyer first, at imbalance-dependent rates; exponential sizes
     rate = params[P_MO_RATE]
     sens = params[P_MO_SENS]
     p_buy = rate * (1.0 + sens * imb)
     if u[i, U_BUY] < p_buy:
         volume = -params[P_MO_SIZE] * math.log(1.0 - u[i, U_BUY] / p_buy)
-        ours, ask_ahead = sweep(asz, ask_level, ask_ahead, ask_size, volume)
-        ask_left -= fill_ask(state, i, ours, qa_t * tick, params)
+        our = state[i, col(1, O_PRICE)]
+        level = level_of_price(at, our, False, n_levels) if not math.isnan(our) else n_levels
+        ours = sweep(state, i, 1, asz, level, volume, ep)
+        fill(state, i, 1, ours, our, params, ep, ring, seen_at)
         at += drop_empty_levels(asz, params[P_DEEP_SIZE] * math.exp(ask_deep_shock))
     p_sell = rate * (1.0 - sens * imb)
     if u[i, U_SELL] < p_sell:
         volume = -params[P_MO_SIZE] * math.log(1.0 - u[i, U_SELL] / p_sell)
-        ours, bid_ahead = sweep(bs, bid_level, bid_ahead, bid_size, volume)
-        bid_left -= fill_bid(state, i, ours, qb_t * tick, params)
+        our = state[i, col(0, O_PRICE)]
+        level = level_of_price(bt, our, True, n_levels) if not math.isnan(our) else n_levels
+        ours = sweep(state, i, 0, bs, level, volume, ep)
+        fill(state, i, 0, ours, our, params, ep, ring, seen_at)
         bt -= drop_empty_levels(bs, params[P_DEEP_SIZE] * math.exp(bid_deep_shock))
     # 2. limit-order flow: best sizes and one deeper level revert in log; the spread narrows
     persist = params[P_PERSIST]
@@ -250,38 +399,106 @@ def _synthetic_step_row(
                 at -= 1.0
     state[i, BID_TICKS] = bt
     state[i, ASK_TICKS] = at
-    # a quote rests on only if nothing of it filled: after any fill it re-joins at the back
-    state[i, OUR_BID_TICKS] = qb_t if bid_size > EMPTY and bid_left == bid_size else math.nan
-    state[i, OUR_ASK_TICKS] = qa_t if ask_size > EMPTY and ask_left == ask_size else math.nan
-    state[i, OUR_BID_SIZE] = bid_size
-    state[i, OUR_ASK_SIZE] = ask_size
-    state[i, BID_AHEAD] = bid_ahead
-    state[i, ASK_AHEAD] = ask_ahead
+    # 3. the queue model reads the sizes now displayed at our prices (cancellations and
+    # additions), and a book that reached our quote fills it (fill_through)
+    our = state[i, col(0, O_PRICE)]
+    if not math.isnan(our):
+        depth_update(state, i, 0, shown_at(bs, bt, our, True), ep)
+        if ep.fill_through and at <= our:
+            left = state[i, col(0, O_SIZE)] + state[i, col(0, O_SIZE2)]
+            fill(state, i, 0, left, our, params, ep, ring, seen_at)
+    our = state[i, col(1, O_PRICE)]
+    if not math.isnan(our):
+        depth_update(state, i, 1, shown_at(asz, at, our, False), ep)
+        if ep.fill_through and bt >= our:
+            left = state[i, col(1, O_SIZE)] + state[i, col(1, O_SIZE2)]
+            fill(state, i, 1, left, our, params, ep, ring, seen_at)
     truncated[i] = settle(state, i, params)
-    synthetic_observe(state, i, bs, asz, params, depths, obs)
+    if truncated[i] and params[P_LIQUIDATE] > 0.0:  # crossing the spread pays the taker fee
+        state[i, REWARD] -= taker_fee(abs(state[i, INVENTORY]), state[i, MID], ep)
+    for side in range(2):
+        state[i, X_BID_LIVE + side] = 0.0 if math.isnan(state[i, col(side, O_PRICE)]) else 1.0
+        state[i, X_BID_FLIGHT + side] = state[i, col(side, O_N_PEND)]
+    if ep.track_response:
+        state[i, X_KNOWN_INV] = known_inventory(state, i, ring, t + 1.0, state[i, INVENTORY])
+    else:
+        state[i, X_KNOWN_INV] = state[i, INVENTORY]
+    synthetic_observe(state, i, bs, asz, params, depths, obs, ep)
 
 
 @step_kernel()
 def synthetic_step(
-    state, bid_sizes, ask_sizes, params, actions, u, z, depths, obs, truncated, active
+    state,
+    bid_sizes,
+    ask_sizes,
+    params,
+    ep_rec,
+    actions,
+    u,
+    z,
+    lat,
+    depths,
+    obs,
+    truncated,
+    active,
+    ring,
 ):
     """Step every active row (serial; for small batches and the single env)."""
     for i in range(state.shape[0]):
         if active[i]:
             _synthetic_step_row(
-                i, state, bid_sizes, ask_sizes, params, actions, u, z, depths, obs, truncated
+                i,
+                state,
+                bid_sizes,
+                ask_sizes,
+                params,
+                ep_rec[0],
+                actions,
+                u,
+                z,
+                lat,
+                depths,
+                obs,
+                truncated,
+                ring,
             )
 
 
 @step_kernel(parallel=True)
 def synthetic_step_parallel(
-    state, bid_sizes, ask_sizes, params, actions, u, z, depths, obs, truncated, active
+    state,
+    bid_sizes,
+    ask_sizes,
+    params,
+    ep_rec,
+    actions,
+    u,
+    z,
+    lat,
+    depths,
+    obs,
+    truncated,
+    active,
+    ring,
 ):
     """Step every active row on all cores (rows are independent)."""
     for i in prange(state.shape[0]):
         if active[i]:
             _synthetic_step_row(
-                i, state, bid_sizes, ask_sizes, params, actions, u, z, depths, obs, truncated
+                i,
+                state,
+                bid_sizes,
+                ask_sizes,
+                params,
+                ep_rec[0],
+                actions,
+                u,
+                z,
+                lat,
+                depths,
+                obs,
+                truncated,
+                ring,
             )
 
 
@@ -294,18 +511,17 @@ def synthetic_reset_rows(
     params: NDArray[np.float64],
     depths: NDArray[np.int64],
     obs: NDArray[np.float64],
+    ep_rec: Any,
 ) -> None:
-    tick = params[P_TICK]
+    ep = ep_rec[0]
+    tick = ep.tick
     for i in rows:
         bt = state[i, BID_TICKS]
         at = state[i, ASK_TICKS]
-        state[i, OUR_BID_TICKS] = math.nan
-        state[i, OUR_ASK_TICKS] = math.nan
-        state[i, OUR_BID_SIZE] = 0.0
-        state[i, OUR_ASK_SIZE] = 0.0
+        reset_orders(state, i)
         imb = imbalance_of(bid_sizes[i], ask_sizes[i], 1)
         begin_step(state, i, 0.5 * (bt + at) * tick, bt * tick, at * tick, (at - bt) * tick, imb)
-        synthetic_observe(state, i, bid_sizes[i], ask_sizes[i], params, depths, obs)
+        synthetic_observe(state, i, bid_sizes[i], ask_sizes[i], params, depths, obs, ep)
 
 
 class SyntheticSimulator(Simulator):
@@ -318,6 +534,24 @@ class SyntheticSimulator(Simulator):
         super().__init__(config, n_envs)
         self.bid_sizes = np.zeros((self.n_envs, config.n_levels))
         self.ask_sizes = np.zeros((self.n_envs, config.n_levels))
+        model, n = parse_queue_model("queue_model", config.queue_model)
+        if model < 0:  # auto: no order ids here
+            model = 0
+        if model == QM_EXACT:  # SyntheticConfig refuses it; a guard for hand-built configs
+            raise ValueError("config field 'queue_model': 'exact' needs order ids (Replay only)")
+        self.queue_model = model
+        self.exec = exec_params(config, model, n)
+        self._exec_rec = exec_record(self.exec)
+        self._entry_q = latency_quantiles("entry_latency", config.entry_latency)
+        self._resp_q = latency_quantiles("response_latency", config.response_latency)
+        self.latency = np.zeros((self.n_envs, 2))
+        self.latency[:, 0] = self.exec.entry_latency
+        self.latency[:, 1] = self.exec.response_latency
+        self.unseen = np.zeros((self.n_envs, N_UNSEEN, 2))
+
+    def exec_info(self, row: int = 0) -> dict[str, float]:
+        """The execution info keys of one row (mm_env.execution)."""
+        return dict(zip(EXEC_INFO_KEYS, self.state[row, X_FEES : X_FEES + N_EXEC_INFO].tolist()))
 
     def book_params(self) -> list[float]:
         c = self.config
@@ -350,8 +584,16 @@ class SyntheticSimulator(Simulator):
         bid_ticks = round(c.initial_price / c.tick_size)
         self.state[rows, BID_TICKS] = bid_ticks
         self.state[rows, ASK_TICKS] = bid_ticks + c.initial_spread_ticks
+        self.unseen[rows] = 0.0
         synthetic_reset_rows(
-            self.state, rows, self.bid_sizes, self.ask_sizes, self.params, self.depths, self.obs
+            self.state,
+            rows,
+            self.bid_sizes,
+            self.ask_sizes,
+            self.params,
+            self.depths,
+            self.obs,
+            self._exec_rec,
         )
 
     def _step_kernel(
@@ -359,19 +601,26 @@ class SyntheticSimulator(Simulator):
     ) -> None:
         u = rng.random((self.n_envs, N_UNIFORMS))
         z = rng.standard_normal((self.n_envs, N_NORMALS))
+        if self.exec.random_latency:  # after the book's draws (random contract)
+            v = rng.random((self.n_envs, 2))
+            self.latency[:, 0] = draw_latency(self._entry_q, self.exec.entry_latency, v[:, 0])
+            self.latency[:, 1] = draw_latency(self._resp_q, self.exec.response_latency, v[:, 1])
         kernel = synthetic_step_parallel if self.n_envs >= PARALLEL_MIN_ROWS else synthetic_step
         kernel(
             self.state,
             self.bid_sizes,
             self.ask_sizes,
             self.params,
+            self._exec_rec,
             actions,
             u,
             z,
+            self.latency,
             self.depths,
             self.obs,
             self.truncated,
             active,
+            self.unseen,
         )
 
     def book_snapshot(self, row: int = 0) -> dict[str, NDArray[np.float64]]:
