@@ -25,7 +25,7 @@ import os
 import sys
 from pathlib import Path
 
-from train.common import ALGOS, EVAL_SEED_BASE, CliError, parse_overrides
+from train.common import ALGOS, DEFAULT_ENV_ID, EVAL_SEED_BASE, CliError, parse_overrides
 from train.tune import DEFAULT_REWARD_SPACE, DEFAULT_SPACE
 
 
@@ -53,8 +53,16 @@ def build_parser() -> argparse.ArgumentParser:
             "--address", default=None, help="join a running Ray cluster (host:port or auto)"
         )
 
-    def env_args(q: argparse.ArgumentParser) -> None:
-        q.add_argument("--env-id", default="mm_env/MarketMaking-v0")
+    def env_args(q: argparse.ArgumentParser, from_model: bool = False) -> None:
+        if from_model:
+            q.add_argument(
+                "--env-id",
+                default=None,
+                help="default: the models' training env (else mm_env/MarketMaking-v0); a "
+                "model runs under its training run's --set overrides, any --set on top",
+            )
+        else:
+            q.add_argument("--env-id", default=DEFAULT_ENV_ID)
         q.add_argument(
             "--set",
             dest="overrides",
@@ -113,7 +121,7 @@ def build_parser() -> argparse.ArgumentParser:
     f.add_argument("--no-progress", action="store_true")
 
     e = sub.add_parser("evaluate", help="evaluate a model or a baseline")
-    env_args(e)
+    env_args(e, from_model=True)
     e.add_argument("policy", help="path to a run directory / model.zip, or baseline:NAME[:k=v,...]")
     e.add_argument("--episodes", type=int, default=100)
     e.add_argument("--seed", type=int, default=EVAL_SEED_BASE)
@@ -124,7 +132,7 @@ def build_parser() -> argparse.ArgumentParser:
         ("report", "comparison report with figures"),
     ):
         c = sub.add_parser(name, help=helptext)
-        env_args(c)
+        env_args(c, from_model=True)
         c.add_argument("models", nargs="*", help="run directories or model.zip files")
         c.add_argument("--episodes", type=int, default=100)
         c.add_argument("--seed", type=int, default=EVAL_SEED_BASE)
@@ -244,6 +252,7 @@ def run(args: argparse.Namespace) -> int:
             args.seed,
             Path(args.out),
         )
+        _print_notes(summary["notes"])
         pnl = summary["final_pnl"]
         print(
             f"{summary['policy']}: final PnL {pnl['mean']:.4f} ± {pnl['se']:.4f} (SE) over "
@@ -270,6 +279,7 @@ def run(args: argparse.Namespace) -> int:
         out = Path(
             args.out or (f"reports/{args.name}" if args.command == "report" else "reports/compare")
         )
+        _print_notes(comp.notes)
         write_comparison(comp, out)
         print(format_table(comp))
         print()
@@ -279,8 +289,8 @@ def run(args: argparse.Namespace) -> int:
             from train.sensitivity import sensitivity
 
             sens = sensitivity(
-                args.env_id,
-                overrides,
+                comp.env_id,
+                comp.overrides,
                 _floats(args.kappas),
                 _floats(args.phis),
                 args.seed,
@@ -324,6 +334,11 @@ def run(args: argparse.Namespace) -> int:
             run_root=args.run_root,
         )
     return 0
+
+
+def _print_notes(notes: list[str]) -> None:
+    for note in notes:
+        print(f"mm-train: note: {note}", file=sys.stderr)
 
 
 def _tune(args: argparse.Namespace) -> int:
