@@ -246,3 +246,58 @@ def test_benchmark_tiny_end_to_end(tmp_path: Path, capsys) -> None:
     assert cj["optimal"]["normalized"] == 1.0 and cj["best constant quote"]["normalized"] == 0
     assert (out / "cj-inventory.png").stat().st_size > 2000
     assert json.loads((out / "benchmark_config.json").read_text())["seeds"] == [0]
+
+
+# ---- the discrete ladder action ------------------------------------------------------------
+@pytest.mark.parametrize("env_id", ["mm_env/MarketMaking-v0", CJ])
+def test_quote_ladder_quotes_its_depths_in_half_spreads(env_id: str) -> None:
+    """Every ladder action (Spooner et al.'s nine pairs) quotes bid = mid − b·s/2 and
+    ask = mid + a·s/2, s the spread of the book the quotes met (best ask − best bid), and is
+    never clipped."""
+    import gymnasium as gym
+
+    from mm_env.ladder import SPOONER_PAIRS, QuoteLadder
+
+    wide = (0.1, 5.9)  # Spooner's (5, 5) is spread multiple 5: beyond the default ranges
+    env = QuoteLadder(gym.make(env_id, n_steps=40, spread_multiple_range=wide), pairs=SPOONER_PAIRS)
+    assert env.action_space.n == 9
+    env.reset(seed=3)
+    for t in range(36):
+        i = t % 9
+        _, _, _, _, info = env.step(np.int64(i))
+        b, a = env.pairs[i]
+        s = info["best_ask"] - info["best_bid"]
+        mid = 0.5 * (info["best_ask"] + info["best_bid"])
+        bid, ask = mid - b * s / 2, mid + a * s / 2
+        if env_id == CJ:  # no book: the reference spread 2/k stands for it, no tick grid
+            s, mid = 2 / 1.5, info["mid"]
+            bid, ask = mid - b * s / 2, mid + a * s / 2
+            assert info["bid_quote"] == pytest.approx(bid, abs=1e-9)
+            assert info["ask_quote"] == pytest.approx(ask, abs=1e-9)
+        else:  # the tick book rounds quotes away from the mid, onto its grid
+            tick = env.unwrapped.config.tick_size
+            assert -1e-9 <= bid - info["bid_quote"] < tick - 1e-9
+            assert -1e-9 <= info["ask_quote"] - ask < tick - 1e-9
+        assert not info["action_clipped"]
+
+
+def test_quote_ladder_bad_input() -> None:
+    import gymnasium as gym
+
+    from mm_env.ladder import QuoteLadder
+
+    env = gym.make("mm_env/MarketMaking-v0", n_steps=10)
+    with pytest.raises(ValueError, match="outside the env's action ranges"):
+        QuoteLadder(env, levels=(1, 9))  # (1, 9): spread multiple 5 > 4
+    with pytest.raises(ValueError, match="positive sum"):
+        QuoteLadder(env, pairs=[(0, 0)])
+    with pytest.raises(ValueError, match="at least one"):
+        QuoteLadder(env, pairs=[])
+    ladder = QuoteLadder(env)
+    assert ladder.action_space.n == 9 and ladder.pairs[1] == (1.0, 2.0)
+    ladder.reset(seed=0)
+    for bad in (9, -1):
+        with pytest.raises(ValueError, match=r"outside \[0, 8\]"):
+            ladder.step(bad)
+    with pytest.raises(ValueError, match="one integer"):
+        ladder.step(1.5)
