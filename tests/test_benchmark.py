@@ -231,7 +231,7 @@ def test_benchmark_tiny_end_to_end(tmp_path: Path, capsys) -> None:
     out = tmp_path / "bench"
     argv = ["benchmark", "--tasks", "cj-inventory,market-making", "--seeds", "1"]
     argv += ["--budget", "ppo=2048", "--budget", "sac=300", "--episodes", "6"]
-    argv += ["--tune-episodes", "3", "--n-envs", "8", "--out", str(out)]
+    argv += ["--tune-episodes", "3", "--n-envs", "16", "--out", str(out)]
     assert main(argv) == 0
     printed = capsys.readouterr().out
     assert "| cj-inventory |" in printed and "| market-making |" in printed
