@@ -219,8 +219,13 @@ def test_model_of_another_scenario_is_refused(tmp_path: Path, capsys) -> None:
         progress_bar=False,
     )
     run = fit(cfg)
-    assert main(["evaluate", str(run), "--episodes", "2"]) == 2
+    argv = ["evaluate", str(run), "--episodes", "2", "--out", str(tmp_path / "ev")]
+    assert main([*argv, "--env-id", "mm_env/MarketMaking-v0"]) == 2
     assert "trained on mm_env/Notebook-v0" in capsys.readouterr().err
+    assert main(argv) == 0  # without --env-id: the run's own scenario
+    assert json.loads((tmp_path / "ev" / "summary.json").read_text())["env_id"] == (
+        "mm_env/Notebook-v0"
+    )
 
 
 def test_fit_cli_records_every_option(tmp_path: Path) -> None:
