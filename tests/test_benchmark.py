@@ -301,3 +301,57 @@ def test_quote_ladder_bad_input() -> None:
             ladder.step(bad)
     with pytest.raises(ValueError, match="one integer"):
         ladder.step(1.5)
+
+
+def test_normalised_score_is_undefined_where_the_reference_ties_the_constant() -> None:
+    """If the optimum beats the best constant quote only within noise (paired 95% CI through
+    0, as on CarteaJaimungal-v0), dividing by the gap would blow the scores up: n/a."""
+    from train.benchmark import TASKS, format_task, summarise
+
+    same = _fake(10.0, seed=2)
+    episodes = {
+        "best constant quote (m=1)": same,
+        "optimal (x)": {
+            **same,
+            "return": same["return"] + 0.001 * np.random.default_rng(0).standard_normal(50),
+        },
+        "random": _fake(0.0),
+    }
+    kinds = {
+        "best constant quote (m=1)": "best constant quote",
+        "optimal (x)": "optimal",
+        "random": "random",
+    }
+    s = summarise(TASKS["cj"], episodes, kinds)
+    assert not s["normalized"] and all(math.isnan(r["normalized"]) for r in s["table"])
+    assert "undefined here" in format_task(s)
+
+
+@pytest.mark.filterwarnings("ignore::UserWarning")
+def test_rescore_rebuilds_the_tables_from_saved_episodes(tmp_path: Path) -> None:
+    """``benchmark --rescore DIR...`` recomputes scores and tests from episodes.npz and merges
+    several runs' tasks: the same numbers as the original summaries."""
+    pytest.importorskip("matplotlib")
+    from dataclasses import asdict
+
+    from train.benchmark import TASKS, rescore, write_benchmark
+
+    dirs = []
+    for name in ("cj", "market-making"):
+        s = {**_fake_summary(optimal=name == "cj"), "task": name}
+        s.update(tuned={}, runs={}, fit_seconds={}, seconds=2.0)
+        rows = {r["policy"] for r in s["table"]}
+        s["episodes"] = {p: _fake(0.0) for p in rows}
+        meta = {"seeds": [0], "budget": {"ppo": 1}, "episodes": 50, "seed": 1_000_000}
+        meta.update(tune_episodes=2, tune_seed=1, seconds=3.0, command=f"run {name}")
+        meta["task_definitions"] = [asdict(TASKS[name])]
+        write_benchmark([s], tmp_path / name, meta)
+        dirs.append(tmp_path / name)
+    result = rescore(dirs, tmp_path / "all")
+    data = json.loads((tmp_path / "all" / "benchmark.json").read_text())
+    assert data["meta"]["finished_tasks"] == ["cj", "market-making"]
+    assert data["meta"]["command"] == "run cj ; run market-making"
+    assert data["meta"]["seconds"] == 6.0
+    assert result["summaries"][1]["reference_kind"] == "best known"
+    with pytest.raises(Exception, match="not a finished benchmark"):
+        rescore([tmp_path / "nope"], tmp_path / "x")

@@ -221,6 +221,14 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument("--tune-episodes", type=int, default=64, help="training episodes for tuning")
     b.add_argument("--n-envs", type=int, default=64)
     b.add_argument("--out", default="reports/benchmark")
+    b.add_argument(
+        "--rescore",
+        nargs="+",
+        default=None,
+        metavar="DIR",
+        help="rebuild the tables of finished benchmark directories from their saved episodes "
+        "(merged in order into --out); no training",
+    )
 
     d = sub.add_parser("demo", help="the whole story on the default scenario")
     d.add_argument("--seeds", type=int, default=3, help="PPO training seeds")
@@ -365,8 +373,14 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _benchmark(args: argparse.Namespace) -> int:
-    from train.benchmark import DEFAULT_TASKS, BenchmarkArgs, parse_budget, run_benchmark
+    from train.benchmark import DEFAULT_TASKS, BenchmarkArgs, parse_budget, rescore, run_benchmark
     from train.common import check_eval_seed
+
+    if args.rescore:
+        result = rescore([Path(d) for d in args.rescore], Path(args.out))
+        print(Path(result["paths"]["markdown"]).read_text())
+        print(f"wrote {args.out}/benchmark.md, benchmark.json and figures")
+        return 0
 
     tasks = [t.strip() for t in args.tasks.split(",") if t.strip()] if args.tasks else []
     tasks += args.task

@@ -34,6 +34,7 @@ entries once those config fields exist.
 
 from __future__ import annotations
 
+import json
 import math
 import os
 import time
@@ -375,6 +376,11 @@ def summarise(
     # the reference: the optimum where known, else the best row that is not random
     reference = optimal or max((n for n in means if kinds[n] != "random"), key=lambda n: means[n])
     scale = means[reference] - means[const]
+    # the score is defined only where the reference beats the constant quote beyond noise (the
+    # paired 95% CI of reference − constant above 0): on CarteaJaimungal-v0 the two are within
+    # noise, and dividing by their gap would blow the scores up
+    gap = paired_test(episodes[reference]["return"], episodes[const]["return"])
+    normalized = reference != const and gap.ci_low > 0 and scale > 0
     rules = [n for n, k in kinds.items() if k in RULES]
     best_rule = max(rules, key=lambda n: means[n])
     table = []
@@ -387,7 +393,7 @@ def summarise(
             "return_ci": [lo, hi],
             "sharpe": bootstrap_ci(res["sharpe"])[0],
             "final_pnl": bootstrap_ci(res["final_pnl"])[0],
-            "normalized": (mean - means[const]) / scale if scale > 0 else math.nan,
+            "normalized": (mean - means[const]) / scale if normalized else math.nan,
         }
         if name in seeds_of:
             s = np.asarray(seeds_of[name])
@@ -413,6 +419,8 @@ def summarise(
         "test_overrides": task.test_overrides,
         "reference": reference,
         "reference_kind": "optimum" if optimal else "best known",
+        "reference_gap": asdict(gap),  # paired reference − best constant, return
+        "normalized": bool(normalized),
         "best_constant": const,
         "best_rule": best_rule,
         "table": table,
@@ -422,7 +430,7 @@ def summarise(
 
 # ---- output -------------------------------------------------------------------------------
 def _fmt(x: float, digits: int = 2) -> str:
-    return "nan" if x is None or not math.isfinite(x) else f"{x:.{digits}f}"
+    return "n/a" if x is None or not math.isfinite(x) else f"{x:.{digits}f}"
 
 
 def format_task(s: dict[str, Any]) -> str:
@@ -431,7 +439,14 @@ def format_task(s: dict[str, Any]) -> str:
         f"### {s['task']} ({s['env_id']})",
         "",
         f"{s['about']}. Normalised score: 0 = best constant quote, 1 = {s['reference_kind']} "
-        f"({s['reference']}).",
+        f"({s['reference']})"
+        + (
+            "."
+            if s.get("normalized", True)
+            else f"; undefined here: the reference beats the best constant quote by only "
+            f"{s['reference_gap']['mean_diff']:+.3f} [{s['reference_gap']['ci_low']:+.3f}, "
+            f"{s['reference_gap']['ci_high']:+.3f}] (paired 95% CI)."
+        ),
         "",
         "| policy | mean return [95% CI] | seeds: mean [95% CI] | normalised | Sharpe "
         "| final PnL |",
@@ -566,6 +581,43 @@ def run_benchmark(args: BenchmarkArgs, command: str = "", log: Any = print) -> d
         meta["seconds"] = time.time() - started
         meta["finished_tasks"] = [s["task"] for s in summaries]
         paths = write_benchmark(summaries, out, meta)
+    return {"summaries": summaries, "paths": paths, "meta": meta}
+
+
+def rescore(dirs: list[Path], out: Path) -> dict[str, Any]:
+    """Rebuild the tables (scores, tests, files) of finished benchmark runs from their saved
+    per-episode values (``episodes.npz``) with this code, merging several runs' tasks into
+    ``out`` in order. Training and evaluation are not repeated."""
+    summaries: list[dict[str, Any]] = []
+    metas: list[dict[str, Any]] = []
+    for d in dirs:
+        if not (d / "benchmark.json").is_file() or not (d / "episodes.npz").is_file():
+            raise CliError(f"{d} is not a finished benchmark directory (benchmark.json, npz)")
+        data = json.loads((d / "benchmark.json").read_text())
+        metas.append(data["meta"])
+        definitions = {t["name"]: t for t in data["meta"]["task_definitions"]}
+        with np.load(d / "episodes.npz") as z:
+            arrays = {k: z[k] for k in z.files}
+        for old in data["tasks"]:
+            defn = definitions[old["task"]]
+            task = Task(**{**defn, "overrides": old["overrides"]})
+            kinds = {r["policy"]: r["kind"] for r in old["table"]}
+            metrics = ("return", "final_pnl", "sharpe")
+            episodes = {
+                name: {m: arrays[f"{old['task']}|{name}|{m}"] for m in metrics} for name in kinds
+            }
+            seeds_of = {r["policy"]: r["seed_means"] for r in old["table"] if "seed_means" in r}
+            new = summarise(task, episodes, kinds, seeds_of)
+            for key in ("tuned", "runs", "fit_seconds", "seconds"):
+                new[key] = old[key]
+            new["episodes"] = episodes
+            summaries.append(new)
+    meta = dict(metas[0])
+    meta["command"] = " ; ".join(m["command"] for m in metas)
+    meta["seconds"] = sum(m["seconds"] for m in metas)
+    meta["finished_tasks"] = [s["task"] for s in summaries]
+    meta["rescored_from"] = [str(d) for d in dirs]
+    paths = write_benchmark(summaries, out, meta)
     return {"summaries": summaries, "paths": paths, "meta": meta}
 
 
