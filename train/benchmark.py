@@ -443,6 +443,8 @@ def format_task(s: dict[str, Any]) -> str:
         + (
             "."
             if s.get("normalized", True)
+            else "; undefined here: the best constant quote is itself the best row."
+            if s["reference"] == s["best_constant"]
             else f"; undefined here: the reference beats the best constant quote by only "
             f"{s['reference_gap']['mean_diff']:+.3f} [{s['reference_gap']['ci_low']:+.3f}, "
             f"{s['reference_gap']['ci_high']:+.3f}] (paired 95% CI)."
