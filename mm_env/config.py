@@ -851,6 +851,22 @@ AS_COMPONENT_FIELDS: dict[str, tuple[str, tuple[str, ...]]] = {
     "risk_aversion": ("reward", ("exp_utility",)),
 }
 
+#: The Cartea–Jaimungal variant in which inventory control matters: ``CarteaJaimungal-v0``
+#: with these overrides (the benchmark task ``cj-inventory``; ``--set inventory_penalty=0.0005``
+#: on the command line). Only the running penalty changes, φ = 0.5 instead of 0.01 (per step
+#: φ·dt); λ, κ, σ, T, α, |q| ≤ 100 and the action ranges stay CarteaJaimungal-v0's. Fixed from
+#: the model before any training: at φ = 0.01 a constant quote at depth 1/κ earns 99.7% of
+#: the optimum h(0, 0), so that task cannot tell learning from a constant. With a constant
+#: quote the inventory is a random walk whose variance grows like 2λe^(−κδ)·t, so its penalty
+#: φ∫E[q²]dt grows like φλT²; the optimal agent skews its quotes to keep q near 0. On the
+#: 1-2-5 series, φ = 0.1 still leaves the best constant quote at 95% of the optimum; φ = 0.5
+#: puts it at 74% (exact expectation 47.75 at depth 0.90 against h(0, 0) = 64.78; see
+#: :mod:`baselines.exact` and tests/test_benchmark.py), a margin that discretisation and
+#: simulation noise cannot close. The optimal skews stay within ±0.6 for |q| ≤ 5, inside the
+#: action range (max_skew = 1).
+CARTEA_JAIMUNGAL_INVENTORY: dict[str, float] = {"inventory_penalty": 0.5 * 0.001}
+
+
 REPLAY_SPLITS = ("all", "train", "test")
 
 

@@ -301,8 +301,8 @@ def test_kernels_without_reference_counting_return_no_arrays() -> None:
             return all(scalars_only(x) for x in t.types)
         return t == types.none or isinstance(t, (types.Number, types.Boolean))
 
-    ROW_FUNCTIONS = {"arrive", "execution_share", "depth_update", "_fill", "_exact_message"}
-    ROW_FUNCTIONS |= {"_replay_step_row", "_after_depth", "_replay_observe"}
+    ROW_FUNCTIONS = {"arrive_at", "fill", "execution_share", "depth_update", "_exact_message"}
+    ROW_FUNCTIONS |= {"_replay_step_row", "_after_depth", "_replay_observe", "_synthetic_step_row"}
     warm_up()  # every kernel, serial and parallel
     found = []
     modules = [m for m in vars(scenarios).values() if hasattr(m, "__file__")] + [execution]

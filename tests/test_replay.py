@@ -594,9 +594,14 @@ def test_sb3_adapter_keeps_the_replayed_book(aapl: Path) -> None:
 
 
 @needs_sb3
-def test_a_replay_model_needs_the_spread_unit_it_was_trained_with(aapl: Path, tmp_path, capsys):
-    """The observation divides the spread by the training split's median spread; a model
-    evaluated with another unit would read another observation, so it is refused."""
+def test_a_replay_model_is_evaluated_with_the_spread_unit_it_was_trained_with(
+    aapl: Path, tmp_path, capsys
+):
+    """The observation divides the spread by the training split's median spread. evaluate and
+    compare take the run's config (data_path, split, n_steps and that resolved spread unit)
+    from its config.json: a model trained on the morning (split "train") is evaluated on the
+    afternoon with only --set split=test, under its training unit; a --set of another unit
+    (another observation) is refused, naming the trained one."""
     import json
 
     from train.__main__ import main
@@ -607,7 +612,7 @@ def test_a_replay_model_needs_the_spread_unit_it_was_trained_with(aapl: Path, tm
             env_id=ID,
             total_timesteps=64,
             n_envs=2,
-            overrides={"data_path": str(aapl), "n_steps": 20},
+            overrides={"data_path": str(aapl), "n_steps": 20, "split": "train"},
             eval_freq=10**6,
             checkpoint_freq=10**6,
             n_eval_episodes=2,
@@ -616,13 +621,22 @@ def test_a_replay_model_needs_the_spread_unit_it_was_trained_with(aapl: Path, tm
             progress_bar=False,
         )
     )
+    book = load_book(aapl)
     unit = json.loads((run / "config.json").read_text())["scenario_config"]["spread_unit"]
-    assert unit == pytest.approx(float(np.median(load_book(aapl).spread)))  # split "all"
-    argv = ["evaluate", str(run), "--env-id", ID, "--episodes", "2", "--out", str(tmp_path / "e")]
-    sets = ["--set", f"data_path={aapl}", "--set", "n_steps=20"]
-    assert main([*argv, *sets]) == 2
-    assert f"pass --set spread_unit={unit!r}" in capsys.readouterr().err
-    assert main([*argv, *sets, "--set", f"spread_unit={unit!r}"]) == 0
+    train_rows = book.time < book.time[0] + 0.5 * (book.time[-1] - book.time[0])
+    assert unit == pytest.approx(float(np.median(book.spread[train_rows])))
+    test_unit = float(np.median(book.spread[~train_rows]))
+    assert test_unit != pytest.approx(unit)  # the afternoon alone would resolve another unit
+    out = tmp_path / "e"
+    argv = ["evaluate", str(run), "--episodes", "2", "--out", str(out), "--set", "split=test"]
+    assert main(argv) == 0
+    assert "overrides the training run's split='train'" in capsys.readouterr().err
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["env_id"] == ID and summary["config"]["spread_unit"] == unit
+    assert summary["config"]["split"] == "test" and summary["config"]["n_steps"] == 20
+    assert main([*argv, "--set", f"spread_unit={test_unit!r}"]) == 2
+    err = capsys.readouterr().err
+    assert "another observation/action interface" in err and f"{unit!r} (trained)" in err
 
 
 def test_an_execution_between_ticks_is_compared_at_its_own_price() -> None:

@@ -225,8 +225,13 @@ def test_model_of_another_scenario_is_refused(tmp_path: Path, capsys) -> None:
         progress_bar=False,
     )
     run = fit(cfg)
-    assert main(["evaluate", str(run), "--episodes", "2"]) == 2
+    argv = ["evaluate", str(run), "--episodes", "2", "--out", str(tmp_path / "ev")]
+    assert main([*argv, "--env-id", "mm_env/MarketMaking-v0"]) == 2
     assert "trained on mm_env/Notebook-v0" in capsys.readouterr().err
+    assert main(argv) == 0  # without --env-id: the run's own scenario
+    assert json.loads((tmp_path / "ev" / "summary.json").read_text())["env_id"] == (
+        "mm_env/Notebook-v0"
+    )
 
 
 def test_fit_cli_records_every_option(tmp_path: Path) -> None:
@@ -335,3 +340,38 @@ def test_fit_with_damping_runs_its_periodic_evaluation(tmp_path: Path) -> None:
     run = fit(tiny_config(tmp_path, damping=1.0))
     assert (run / "best" / "best_model.zip").is_file()
     assert json.loads((run / "config.json").read_text())["fit"]["damping"] == 1.0
+
+
+def test_evaluate_and_compare_take_the_training_runs_config(
+    tiny_run: Path, tmp_path: Path, capsys
+) -> None:
+    """The tiny run was fitted with --set n_steps=50: evaluate and compare run it under that
+    config without being told (no --env-id, no --set); an explicit --set still overrides, with
+    a note naming the training value; another env id is refused."""
+    from train.compare import compare
+    from train.fit import resolve_settings
+
+    assert resolve_settings([tiny_run], None, {}) == ("mm_env/MarketMaking-v0", TINY, [])
+    out = tmp_path / "ev"
+    assert main(["evaluate", str(tiny_run), "--episodes", "2", "--out", str(out)]) == 0
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["config"]["n_steps"] == 50 and summary["notes"] == []
+    argv = ["evaluate", str(tiny_run), "--episodes", "2", "--out", str(out), "--set", "n_steps=40"]
+    assert main(argv) == 0
+    assert "--set n_steps=40 overrides the training run's n_steps=50" in capsys.readouterr().err
+    assert json.loads((out / "summary.json").read_text())["config"]["n_steps"] == 40
+    comp = compare([str(tiny_run)], n_episodes=2, tune_episodes=2, workers=1)
+    assert comp.env_id == "mm_env/MarketMaking-v0" and comp.overrides == TINY
+    assert comp.rows["PPO (1 seed)"]["final_pnl"].shape == (2,)
+    assert main(["compare", str(tiny_run), "--env-id", CJ, "--episodes", "2"]) == 2
+    assert "was trained on mm_env/MarketMaking-v0, not on" in capsys.readouterr().err
+
+
+def test_compare_refuses_models_trained_on_different_configs(
+    tiny_run: Path, tmp_path: Path, capsys
+) -> None:
+    from dataclasses import replace
+
+    other = fit(replace(tiny_config(tmp_path), overrides={"n_steps": 40}))
+    assert main(["compare", str(tiny_run), str(other), "--episodes", "2"]) == 2
+    assert "trained on different configs" in capsys.readouterr().err

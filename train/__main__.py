@@ -10,6 +10,7 @@ Commands:
     report       compare (+ sensitivity) and write a Markdown report with figures
     notebook     the seed notebook's experiment (report, κ table, plots)
     demo         the whole story on the default scenario (what `make demo` runs)
+    benchmark    the task table: random, constant, rules, optimum, PPO and SAC per task
 
 The fan-outs (sensitivity cells, compare's evaluations, fit's seeds, tune's trials) run on
 Ray when it is installed (pip install 'mm_env[tune]'): a local Ray on this machine's cores, or
@@ -23,9 +24,10 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+import time
 from pathlib import Path
 
-from train.common import ALGOS, EVAL_SEED_BASE, CliError, parse_overrides
+from train.common import ALGOS, DEFAULT_ENV_ID, EVAL_SEED_BASE, CliError, parse_overrides
 from train.tune import DEFAULT_REWARD_SPACE, DEFAULT_SPACE
 
 
@@ -53,8 +55,16 @@ def build_parser() -> argparse.ArgumentParser:
             "--address", default=None, help="join a running Ray cluster (host:port or auto)"
         )
 
-    def env_args(q: argparse.ArgumentParser) -> None:
-        q.add_argument("--env-id", default="mm_env/MarketMaking-v0")
+    def env_args(q: argparse.ArgumentParser, from_model: bool = False) -> None:
+        if from_model:
+            q.add_argument(
+                "--env-id",
+                default=None,
+                help="default: the models' training env (else mm_env/MarketMaking-v0); a "
+                "model runs under its training run's --set overrides, any --set on top",
+            )
+        else:
+            q.add_argument("--env-id", default=DEFAULT_ENV_ID)
         q.add_argument(
             "--set",
             dest="overrides",
@@ -113,7 +123,7 @@ def build_parser() -> argparse.ArgumentParser:
     f.add_argument("--no-progress", action="store_true")
 
     e = sub.add_parser("evaluate", help="evaluate a model or a baseline")
-    env_args(e)
+    env_args(e, from_model=True)
     e.add_argument("policy", help="path to a run directory / model.zip, or baseline:NAME[:k=v,...]")
     e.add_argument("--episodes", type=int, default=100)
     e.add_argument("--seed", type=int, default=EVAL_SEED_BASE)
@@ -124,7 +134,7 @@ def build_parser() -> argparse.ArgumentParser:
         ("report", "comparison report with figures"),
     ):
         c = sub.add_parser(name, help=helptext)
-        env_args(c)
+        env_args(c, from_model=True)
         c.add_argument("models", nargs="*", help="run directories or model.zip files")
         c.add_argument("--episodes", type=int, default=100)
         c.add_argument("--seed", type=int, default=EVAL_SEED_BASE)
@@ -188,6 +198,38 @@ def build_parser() -> argparse.ArgumentParser:
     n.add_argument("--n-steps", type=int, default=None, help="override the episode length")
     n.add_argument("--out", default="reports/notebook")
 
+    b = sub.add_parser("benchmark", help="the benchmark table of tasks, rules and learners")
+    b.add_argument(
+        "--tasks",
+        default=None,
+        help="comma-separated task names (cj, cj-inventory, market-making, goog) and/or "
+        "replay:PATH (default: cj,cj-inventory,market-making,goog)",
+    )
+    b.add_argument(
+        "--task", action="append", default=[], help="one more task (repeatable): NAME, replay:PATH"
+    )
+    b.add_argument("--seeds", type=int, default=5, help="training seeds 0..N-1 per learner")
+    b.add_argument(
+        "--budget",
+        action="append",
+        default=[],
+        metavar="STEPS|ALGO=STEPS",
+        help="env-steps per learner run (default ppo=100000, sac=20000); 0 skips a learner",
+    )
+    b.add_argument("--episodes", type=int, default=200, help="held-out evaluation episodes")
+    b.add_argument("--seed", type=int, default=EVAL_SEED_BASE, help="evaluation seed")
+    b.add_argument("--tune-episodes", type=int, default=64, help="training episodes for tuning")
+    b.add_argument("--n-envs", type=int, default=64)
+    b.add_argument("--out", default="reports/benchmark")
+    b.add_argument(
+        "--rescore",
+        nargs="+",
+        default=None,
+        metavar="DIR",
+        help="rebuild the tables of finished benchmark directories from their saved episodes "
+        "(merged in order into --out); no training",
+    )
+
     d = sub.add_parser("demo", help="the whole story on the default scenario")
     d.add_argument("--seeds", type=int, default=3, help="PPO training seeds")
     d.add_argument("--timesteps", type=int, default=300_000, help="PPO steps per seed")
@@ -244,6 +286,7 @@ def run(args: argparse.Namespace) -> int:
             args.seed,
             Path(args.out),
         )
+        _print_notes(summary["notes"])
         pnl = summary["final_pnl"]
         print(
             f"{summary['policy']}: final PnL {pnl['mean']:.4f} ± {pnl['se']:.4f} (SE) over "
@@ -270,6 +313,7 @@ def run(args: argparse.Namespace) -> int:
         out = Path(
             args.out or (f"reports/{args.name}" if args.command == "report" else "reports/compare")
         )
+        _print_notes(comp.notes)
         write_comparison(comp, out)
         print(format_table(comp))
         print()
@@ -279,8 +323,8 @@ def run(args: argparse.Namespace) -> int:
             from train.sensitivity import sensitivity
 
             sens = sensitivity(
-                args.env_id,
-                overrides,
+                comp.env_id,
+                comp.overrides,
                 _floats(args.kappas),
                 _floats(args.phis),
                 args.seed,
@@ -312,6 +356,8 @@ def run(args: argparse.Namespace) -> int:
         from train.notebook import run_notebook
 
         run_notebook(env_id=args.env_id, n_seeds=args.seeds, n_steps=args.n_steps, out=args.out)
+    elif args.command == "benchmark":
+        return _benchmark(args)
     elif args.command == "demo":
         from train.demo import run_demo
 
@@ -324,6 +370,47 @@ def run(args: argparse.Namespace) -> int:
             run_root=args.run_root,
         )
     return 0
+
+
+def _benchmark(args: argparse.Namespace) -> int:
+    from train.benchmark import DEFAULT_TASKS, BenchmarkArgs, parse_budget, rescore, run_benchmark
+    from train.common import check_eval_seed
+
+    if args.rescore:
+        result = rescore([Path(d) for d in args.rescore], Path(args.out))
+        print(Path(result["paths"]["markdown"]).read_text())
+        print(f"wrote {args.out}/benchmark.md, benchmark.json and figures")
+        return 0
+
+    tasks = [t.strip() for t in args.tasks.split(",") if t.strip()] if args.tasks else []
+    tasks += args.task
+    if args.seeds < 1:
+        raise CliError(f"--seeds must be at least 1 (got {args.seeds})")
+    check_eval_seed(args.seed)
+    bargs = BenchmarkArgs(
+        tasks=tuple(tasks) or DEFAULT_TASKS,
+        seeds=tuple(range(args.seeds)),
+        budget=parse_budget(args.budget),
+        episodes=args.episodes,
+        seed=args.seed,
+        tune_episodes=args.tune_episodes,
+        n_envs=args.n_envs,
+        out=args.out,
+    )
+    command = "python -m train " + " ".join(sys.argv[1:]) if sys.argv[1:] else ""
+
+    def log(message: str) -> None:
+        print(f"{time.strftime('%H:%M:%S')} {message}", flush=True)
+
+    result = run_benchmark(bargs, command=command, log=log)
+    print(Path(result["paths"]["markdown"]).read_text())
+    print(f"wrote {args.out}/benchmark.md, benchmark.json and figures")
+    return 0
+
+
+def _print_notes(notes: list[str]) -> None:
+    for note in notes:
+        print(f"mm-train: note: {note}", file=sys.stderr)
 
 
 def _tune(args: argparse.Namespace) -> int:

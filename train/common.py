@@ -16,6 +16,8 @@ import mm_env
 EVAL_SEED_BASE = 1_000_000
 VALIDATION_SEED_BASE = 2_000_000
 ALGOS = ("ppo", "sac", "td3", "a2c")
+#: the env id of the commands when none is given (and, for evaluate/compare, no model says one)
+DEFAULT_ENV_ID = "mm_env/MarketMaking-v0"
 
 
 class CliError(Exception):

@@ -57,6 +57,8 @@ class Comparison:
     env_id: str
     seed: int
     n_episodes: int
+    overrides: dict[str, Any] = field(default_factory=dict)  # the env's, as evaluated
+    notes: list[str] = field(default_factory=list)  # explicit overrides of a training value
     rows: dict[str, dict[str, np.ndarray]] = field(
         default_factory=dict
     )  # policy -> metric -> per-episode
@@ -147,7 +149,7 @@ def tune_skew_rule(
 
 def compare(
     models: list[str],
-    env_id: str = "mm_env/MarketMaking-v0",
+    env_id: str | None = None,
     overrides: dict[str, Any] | None = None,
     n_episodes: int = 100,
     seed: int = EVAL_SEED_BASE,
@@ -159,14 +161,21 @@ def compare(
 ) -> Comparison:
     """Every model and baseline on the same ``n_episodes`` evaluation episodes. The pieces run
     as Ray tasks unless ``workers=1`` (or Ray is not installed); ``workers`` caps the CPUs of a
-    local Ray, ``address`` joins a running cluster."""
-    overrides = dict(overrides or {})
+    local Ray, ``address`` joins a running cluster.
+
+    The env is the models' training config (:func:`train.fit.resolve_settings`: their env id
+    and every ``--set`` they were fitted with), ``overrides`` on top; ``env_id`` None takes the
+    models' (MarketMaking-v0 without models). ``comp.notes`` lists the overrides that change a
+    training value."""
+    from train.fit import resolve_settings
+
+    env_id, overrides, notes = resolve_settings(models, env_id, dict(overrides or {}))
     check_env_id(env_id)
     if n_episodes < 2:
         raise CliError(f"--episodes must be at least 2 for confidence intervals (got {n_episodes})")
     check_eval_seed(seed)
     config = make_config(env_id, overrides)
-    comp = Comparison(env_id, seed, n_episodes)
+    comp = Comparison(env_id, seed, n_episodes, overrides=overrides, notes=notes)
 
     def add(name: str, res: BatchResult) -> None:
         comp.rows[name] = {m: res.column(m) for m in METRICS}
@@ -277,6 +286,7 @@ def write_comparison(comp: Comparison, out: Path, extra: dict[str, Any] | None =
     (out / "comparison.md").write_text(format_table(comp) + "\n\n" + format_tests(comp) + "\n")
     data = {
         "env_id": comp.env_id,
+        "overrides": comp.overrides,
         "seed": comp.seed,
         "n_episodes": comp.n_episodes,
         "table": comp.table(),

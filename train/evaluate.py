@@ -22,6 +22,7 @@ from baselines import BASELINES, SkewBaseline, SymmetricBaseline
 from mm_env.evaluation import SERIES_KEYS
 from mm_env.metrics import EpisodeMetrics, episode_metrics, mean_and_se
 from train.common import (
+    DEFAULT_ENV_ID,
     CliError,
     check_env_id,
     check_eval_seed,
@@ -121,8 +122,23 @@ def policy_from_spec(spec: str, env_id: str, config: Any) -> tuple[str, Any]:
 
 # ---- the evaluate command ---------------------------------------------------------------
 def evaluate_command(
-    policy_spec: str, env_id: str, overrides: dict[str, Any], n_episodes: int, seed: int, out: Path
+    policy_spec: str,
+    env_id: str | None,
+    overrides: dict[str, Any],
+    n_episodes: int,
+    seed: int,
+    out: Path,
 ) -> dict[str, Any]:
+    """Evaluate a baseline (``baseline:NAME[:params]``) or a saved model. A model runs under
+    its training run's config (:func:`train.fit.resolve_settings`), ``overrides`` on top;
+    ``summary["notes"]`` lists the overrides that change a training value."""
+    notes: list[str] = []
+    if policy_spec.startswith("baseline:"):
+        env_id = env_id or DEFAULT_ENV_ID
+    else:
+        from train.fit import resolve_settings
+
+        env_id, overrides, notes = resolve_settings([policy_spec], env_id, overrides)
     check_env_id(env_id)
     if n_episodes < 1:
         raise CliError(f"--episodes must be at least 1 (got {n_episodes})")
@@ -143,6 +159,7 @@ def evaluate_command(
         "policy": label,
         "env_id": env_id,
         "overrides": overrides,
+        "notes": notes,
         "seed": seed,
         "n_episodes": n_episodes,
         "config": config.to_dict(),

@@ -20,6 +20,7 @@ import mm_env
 from mm_env.core import observation_names
 from train.common import (
     ALGOS,
+    DEFAULT_ENV_ID,
     VALIDATION_SEED_BASE,
     CliError,
     check_env_id,
@@ -35,7 +36,7 @@ from train.common import (
 class FitConfig:
     """Arguments of one training run (each field is a command-line option of ``fit``)."""
 
-    env_id: str = "mm_env/MarketMaking-v0"
+    env_id: str = DEFAULT_ENV_ID
     algo: str = "ppo"
     seed: int = 0
     total_timesteps: int = 200_000
@@ -378,8 +379,72 @@ def check_interface(saved: dict[str, Any], config: Any, zip_path: Path) -> None:
         raise CliError(
             f"model {zip_path} was trained with another observation/action interface: "
             + "; ".join(diffs)
-            + " — pass the training run's --set overrides (its config.json)"
+            + " — evaluate it under the training run's config (evaluate and compare take it "
+            "from the run's config.json; drop the --set that changes it)"
         )
+
+
+def saved_run_config(path: Path) -> dict[str, Any]:
+    """The ``config.json`` of the run a model belongs to (a run directory, or a ``.zip`` in it
+    or in one of its subdirectories such as ``best/``)."""
+    path = Path(path)
+    if not path.exists():
+        raise CliError(f"model file {path} does not exist")
+    run_dir = path if path.is_dir() else path.parent
+    config_file = next(
+        (d / "config.json" for d in (run_dir, run_dir.parent) if (d / "config.json").is_file()),
+        None,
+    )
+    if config_file is None:
+        raise CliError(f"{path} has no config.json beside it; cannot tell its scenario")
+    saved: dict[str, Any] = json.loads(config_file.read_text())
+    return saved
+
+
+def run_settings(path: Path) -> tuple[str, dict[str, Any]]:
+    """(env id, overrides) of the env a saved model was trained on: the ``--set`` overrides of
+    its run plus every field the simulator resolved away from the scenario's defaults (a
+    replay's ``spread_unit``, measured on its training split), so that the model can be run
+    under exactly its training config without the user repeating it."""
+    saved = saved_run_config(path)
+    env_id = str(saved["fit"]["env_id"])
+    check_env_id(env_id)
+    scenario = mm_env.ENV_IDS[env_id]
+    defaults = json.loads(json.dumps(mm_env.make_config(scenario).to_dict()))
+    resolved = saved.get("scenario_config", {})
+    inherited: dict[str, Any] = {
+        k: v for k, v in resolved.items() if k != "scenario_config" and defaults.get(k) != v
+    }
+    inherited.update(saved["fit"].get("overrides", {}))
+    return env_id, {k: tuple(v) if isinstance(v, list) else v for k, v in inherited.items()}
+
+
+def resolve_settings(
+    models: list[str] | list[Path], env_id: str | None, overrides: dict[str, Any]
+) -> tuple[str, dict[str, Any], list[str]]:
+    """The env id and overrides to evaluate ``models`` under: their training run's (see
+    :func:`run_settings`; all models must share it), with the explicit ``overrides`` on top.
+    Returns (env id, overrides, notes), a note per explicit override that changes a value the
+    run was trained with. ``env_id`` None means the models' (MarketMaking-v0 without models);
+    an explicit one must be theirs."""
+    if not models:
+        return env_id or DEFAULT_ENV_ID, dict(overrides), []
+    settings = [(str(m), *run_settings(Path(m))) for m in models]
+    first_path, trained_id, inherited = settings[0]
+    for path, other_id, other in settings[1:]:
+        if (other_id, other) != (trained_id, inherited):
+            raise CliError(
+                f"models {first_path} and {path} were trained on different configs "
+                f"({trained_id} {inherited} vs {other_id} {other}); compare them separately"
+            )
+    if env_id is not None and env_id != trained_id:
+        raise CliError(f"model {first_path} was trained on {trained_id}, not on {env_id}")
+    notes = [
+        f"--set {k}={v!r} overrides the training run's {k}={inherited[k]!r}"
+        for k, v in overrides.items()
+        if k in inherited and inherited[k] != v
+    ]
+    return trained_id, {**inherited, **overrides}, notes
 
 
 def load_run_model(path: Path, env_id: str, config: Any = None) -> tuple[str, Any]:
@@ -390,7 +455,6 @@ def load_run_model(path: Path, env_id: str, config: Any = None) -> tuple[str, An
     training run's (:func:`check_interface`)."""
     if not path.exists():
         raise CliError(f"model file {path} does not exist")
-    run_dir = path if path.is_dir() else path.parent
     if path.is_dir():  # a run: its best model on the validation stream, else its final one
         best = path / "best" / "best_model.zip"
         zip_path = best if best.is_file() else path / "model.zip"
@@ -398,13 +462,7 @@ def load_run_model(path: Path, env_id: str, config: Any = None) -> tuple[str, An
         zip_path = path
     if not zip_path.is_file():
         raise CliError(f"no model.zip in {path}")
-    config_file = next(
-        (d / "config.json" for d in (run_dir, run_dir.parent) if (d / "config.json").is_file()),
-        None,
-    )
-    if config_file is None:
-        raise CliError(f"{zip_path} has no config.json beside it; cannot tell its scenario")
-    saved = json.loads(config_file.read_text())
+    saved = saved_run_config(path)
     if saved["fit"]["env_id"] != env_id:
         raise CliError(f"model {zip_path} was trained on {saved['fit']['env_id']}, not on {env_id}")
     if config is not None:
