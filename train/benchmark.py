@@ -28,8 +28,8 @@ streams are below, the validation stream above); a replay task also evaluates on
 (``test_overrides``: the afternoon when training used the morning).
 
 Adding a task is one entry of :data:`TASKS` (an env id, its overrides, train/test overrides,
-the optimal agent if any, fit options); tasks with execution realism (latency, fees) become
-entries once those config fields exist.
+the optimal agent if any, fit options); a task with execution realism (MarketMaking-v1 or
+Replay-v1 with latency and fees) is such an entry (none is registered yet).
 """
 
 from __future__ import annotations
@@ -140,9 +140,8 @@ TASKS: dict[str, Task] = {
         train_overrides={"split": "train"},
         test_overrides={"split": "test"},
     ),
-    # Execution realism (latency, fees: issue 11) is one more entry here once its config
-    # fields exist, e.g. Task("market-making-exec", "mm_env/MarketMaking-v0", "...",
-    # overrides={"latency_steps": 2, "fee": ...}).
+    # Execution realism is one more entry here, e.g. Task("market-making-exec",
+    # "mm_env/MarketMaking-v1", "...", overrides={"entry_latency": 2, "maker_fee_bps": -0.2}).
 }
 
 DEFAULT_TASKS = ("cj", "cj-inventory", "market-making", "goog")
