@@ -288,7 +288,7 @@ def test_kernels_without_reference_counting_return_no_arrays() -> None:
     """``step_kernel`` and ``row_function`` compile without numba's reference counting, which
     is safe only for functions that allocate nothing and return no array (numba would hand back
     an array view without a reference to its parent). Every such function, once compiled,
-    must return None (the row loops) or scalars (the execution helpers)."""
+    must return None (the row loops) or scalars (the row helpers)."""
     from numba import types
     from numba.core.registry import CPUDispatcher
 
@@ -301,23 +301,25 @@ def test_kernels_without_reference_counting_return_no_arrays() -> None:
             return all(scalars_only(x) for x in t.types)
         return t == types.none or isinstance(t, (types.Number, types.Boolean))
 
-    ROW_FUNCTIONS = {"arrive_at", "fill", "execution_share", "depth_update", "_exact_message"}
-    ROW_FUNCTIONS |= {"_replay_step_row", "_after_depth", "_replay_observe", "_synthetic_step_row"}
     warm_up()  # every kernel, serial and parallel
-    found = []
+    loops, helpers = set(), set()
     modules = [m for m in vars(scenarios).values() if hasattr(m, "__file__")] + [execution]
     for module in modules:
         for obj in vars(module).values():
             if isinstance(obj, CPUDispatcher) and obj.targetoptions.get("_nrt") is False:
-                found.append(obj)
-                # a row function is compiled in this process only when its caller was not
-                # loaded from the cache; the row loops always are (warm_up calls them)
-                assert obj.nopython_signatures or obj.py_func.__name__ in ROW_FUNCTIONS, obj
+                # step_kernel (a row loop) sets ``parallel``; row_function (a helper) does not
+                is_loop = "parallel" in obj.targetoptions
+                (loops if is_loop else helpers).add(obj.py_func.__name__)
+                # a helper is compiled in this process only when its caller was not loaded
+                # from the cache; the row loops always are (warm_up calls them)
+                assert obj.nopython_signatures or not is_loop, obj
                 for sig in obj.nopython_signatures:
+                    assert sig.return_type == types.none or not is_loop, (obj, sig)
                     assert scalars_only(sig.return_type), (obj, sig)
-    names = {k.py_func.__name__ for k in found}
-    assert len(names - ROW_FUNCTIONS) >= 8  # 4 scenarios x (serial, parallel)
-    assert ROW_FUNCTIONS <= names
+    assert len(loops) >= 8  # 4 scenarios x (serial, parallel)
+    assert {"replay_step", "replay_step_parallel", "as_step", "synthetic_step"} <= loops
+    assert {"arrive_at", "fill", "_replay_step_row", "_synthetic_step_row"} <= helpers
+    assert "component_row" in helpers
 
 
 # ---- our own quotes never cross or lock (issue 10) ---------------------------------------------

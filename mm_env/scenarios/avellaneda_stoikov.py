@@ -104,6 +104,7 @@ from mm_env.core import (
     fill_ask,
     fill_bid,
     quotes_from_action,
+    row_function,
     settle,
     step_kernel,
     write_observation,
@@ -233,7 +234,7 @@ def hawkes_fill_probability(depth: float, orders: float, params: NDArray[np.floa
     return 1.0 - (1.0 - min(fill_function(depth, params), 1.0)) ** orders
 
 
-@step_kernel()
+@row_function()
 def component_mid(
     state: NDArray[np.float64],
     i: int,
@@ -274,7 +275,7 @@ def component_mid(
     state[i, NEXT_MID] = nxt
 
 
-@step_kernel()
+@row_function()
 def component_settle(
     state: NDArray[np.float64],
     i: int,
@@ -326,7 +327,7 @@ def write_components(obs: Any, i: int, state: NDArray[np.float64], params: NDArr
         obs[i, c + 1] = state[i, BUY_INTENSITY] / params[P_INTENSITY_SCALE]
 
 
-@step_kernel()
+@row_function()
 def component_row(
     i: int,
     state: NDArray[np.float64],
