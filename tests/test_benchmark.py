@@ -9,7 +9,10 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from scipy.optimize import minimize_scalar
+
+# train.benchmark (its statistics and its replay task) needs the train extra
+pytest.importorskip("scipy", reason="scipy is not installed (pip install 'mm_env[train]')")
+pytest.importorskip("pandas", reason="pandas is not installed (pip install 'mm_env[train]')")
 
 import mm_env
 from baselines import CarteaJaimungal, SymmetricBaseline
@@ -22,7 +25,8 @@ CJ = "mm_env/CarteaJaimungal-v0"
 
 def _best_constant(config) -> tuple[float, float]:
     """(depth, exact expected return) of the best symmetric constant quote."""
-    res = minimize_scalar(
+    optimize = pytest.importorskip("scipy.optimize", reason="scipy comes with mm_env[train]")
+    res = optimize.minimize_scalar(
         lambda d: -expected_return(config, d, d)[0][int(config.max_inventory)],
         bounds=(0.2, 3.0),
         method="bounded",
