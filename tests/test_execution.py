@@ -21,6 +21,9 @@ from mm_env.execution import (
     QM_POWER2,
     QM_POWER3,
     QM_RISK_AVERSE,
+    LatencySampler,
+    draw_latency,
+    latency_quantiles,
     parse_queue_model,
     prob_depth,
     queue_prob,
@@ -256,6 +259,32 @@ def test_random_latency_draws_come_from_np_random(aapl: Path) -> None:
         a = env.unwrapped.action_mapping.to_action(1.0, 0.0)
         runs.append([env.step(a)[4]["bid_fill"] for _ in range(400)])
     assert runs[0] == runs[1]
+
+
+@pytest.mark.parametrize(
+    ("entry", "response"),
+    [
+        ("lognormal:0.01,0.5", 0.002),
+        (0.0, (0.001, 0.004, 0.002)),
+        ("lognormal:2,1", "lognormal:1,0"),
+    ],
+)
+def test_latency_sampler_is_the_documented_quantile_rule(entry: object, response: object) -> None:
+    # the compiled sampler must give exactly the draws of the random contract: one
+    # rng.random((n, 2)) per step, each column through draw_latency's quantile rule
+    const_e = entry if isinstance(entry, float) else 0.0
+    const_r = response if isinstance(response, float) else 0.0
+    sampler = LatencySampler(entry, response, const_e, const_r)
+    rng_a, rng_b = np.random.default_rng(11), np.random.default_rng(11)
+    out = np.full((7, 2), np.nan)
+    for _ in range(50):
+        sampler.draw(rng_a, out)
+        u = rng_b.random((7, 2))
+        want_e = draw_latency(latency_quantiles("entry_latency", entry), const_e, u[:, 0])
+        want_r = draw_latency(latency_quantiles("response_latency", response), const_r, u[:, 1])
+        np.testing.assert_array_equal(out[:, 0], want_e)
+        np.testing.assert_array_equal(out[:, 1], want_r)
+    assert rng_a.random() == rng_b.random()  # the same amount drawn
 
 
 # ---- exact queue -------------------------------------------------------------------------------

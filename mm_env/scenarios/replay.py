@@ -95,11 +95,11 @@ from mm_env.execution import (
     X_BID_LIVE,
     X_FEES,
     X_KNOWN_INV,
+    LatencySampler,
     arrive,
     col,
     depth_update,
     displayed_at,
-    draw_latency,
     exec_params,
     exec_record,
     execution_share,
@@ -108,7 +108,6 @@ from mm_env.execution import (
     grid_quotes,
     known_inventory,
     last_requested,
-    latency_quantiles,
     parse_queue_model,
     pop_request,
     push_request,
@@ -716,8 +715,12 @@ class ReplaySimulator(Simulator):
             )
         self.queue_model = model
         self.exec = exec_params(config, model, n)
-        self._entry_q = latency_quantiles("entry_latency", config.entry_latency)
-        self._resp_q = latency_quantiles("response_latency", config.response_latency)
+        self._latency_draws = LatencySampler(
+            config.entry_latency,
+            config.response_latency,
+            self.exec.entry_latency,
+            self.exec.response_latency,
+        )
         self.latency = np.zeros((self.n_envs, 2))
         self.latency[:, 0] = self.exec.entry_latency
         self.latency[:, 1] = self.exec.response_latency
@@ -773,9 +776,7 @@ class ReplaySimulator(Simulator):
 
     def _draw_latency(self, rng: np.random.Generator) -> None:
         if self.exec.random_latency:
-            u = rng.random((self.n_envs, 2))
-            self.latency[:, 0] = draw_latency(self._entry_q, self.exec.entry_latency, u[:, 0])
-            self.latency[:, 1] = draw_latency(self._resp_q, self.exec.response_latency, u[:, 1])
+            self._latency_draws.draw(rng, self.latency)
 
     def _to_ticks(self, prices: NDArray[np.float64], what: str) -> NDArray[np.float64]:
         """Prices as whole ticks; one more than 1e-6 tick off the grid raises, naming its line.

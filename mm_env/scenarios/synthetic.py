@@ -97,11 +97,11 @@ from mm_env.execution import (
     X_BID_LIVE,
     X_FEES,
     X_KNOWN_INV,
+    LatencySampler,
     ahead_of,
     arrive_at,
     col,
     depth_update,
-    draw_latency,
     exec_params,
     exec_record,
     execution_share,
@@ -109,7 +109,6 @@ from mm_env.execution import (
     grid_quotes,
     known_inventory,
     last_requested,
-    latency_quantiles,
     parse_queue_model,
     pop_request,
     push_request,
@@ -542,8 +541,12 @@ class SyntheticSimulator(Simulator):
         self.queue_model = model
         self.exec = exec_params(config, model, n)
         self._exec_rec = exec_record(self.exec)
-        self._entry_q = latency_quantiles("entry_latency", config.entry_latency)
-        self._resp_q = latency_quantiles("response_latency", config.response_latency)
+        self._latency_draws = LatencySampler(
+            config.entry_latency,
+            config.response_latency,
+            self.exec.entry_latency,
+            self.exec.response_latency,
+        )
         self.latency = np.zeros((self.n_envs, 2))
         self.latency[:, 0] = self.exec.entry_latency
         self.latency[:, 1] = self.exec.response_latency
@@ -602,9 +605,7 @@ class SyntheticSimulator(Simulator):
         u = rng.random((self.n_envs, N_UNIFORMS))
         z = rng.standard_normal((self.n_envs, N_NORMALS))
         if self.exec.random_latency:  # after the book's draws (random contract)
-            v = rng.random((self.n_envs, 2))
-            self.latency[:, 0] = draw_latency(self._entry_q, self.exec.entry_latency, v[:, 0])
-            self.latency[:, 1] = draw_latency(self._resp_q, self.exec.response_latency, v[:, 1])
+            self._latency_draws.draw(rng, self.latency)
         kernel = synthetic_step_parallel if self.n_envs >= PARALLEL_MIN_ROWS else synthetic_step
         kernel(
             self.state,
