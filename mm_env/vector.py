@@ -111,6 +111,17 @@ class MarketMakingVectorEnv(VectorEnv):
         self.action_space = batch_space(self.single_action_space, self.num_envs)
         self._autoreset = np.zeros(self.num_envs, dtype=bool)
         self._started = False
+        # the info columns of the state (mm_env.core's, then the execution keys where the
+        # book has them), gathered by one copy per step; every key's mask when all rows count:
+        # one read-only array, built once
+        execution = hasattr(self._sim, "exec_info")
+        exec_cols = list(range(X_FEES, X_FEES + N_EXEC_INFO)) if execution else []
+        self._info_cols = np.array(list(range(N_INFO)) + exec_cols, dtype=np.intp)
+        self._info_keys = INFO_KEYS + (EXEC_INFO_KEYS if execution else ())
+        self._mask_keys = _MASK_KEYS + (tuple("_" + k for k in EXEC_INFO_KEYS) if execution else ())
+        every_row = np.ones(self.num_envs, dtype=bool)
+        every_row.flags.writeable = False
+        self._every_row_masks = dict.fromkeys(self._mask_keys, every_row)
 
     @property
     def simulator(self) -> Any:
@@ -204,19 +215,15 @@ class MarketMakingVectorEnv(VectorEnv):
         return sim.obs.copy(), rewards, terminated, truncated, infos
 
     def _infos(self, mask: NDArray[np.bool_] | None = None) -> dict[str, Any]:
-        # one copy of the rows' info columns, then a (strided) view per key: a row-major copy
-        # is a memcpy, where a transposed copy costs twice as much at 1024 rows
-        block = self._sim.state[:, :N_INFO].copy()
-        if mask is None:
-            mask = np.ones(self.num_envs, dtype=bool)
-        mask.flags.writeable = False  # one mask serves every key: read-only, not aliased writes
-        infos: dict[str, Any] = dict(zip(INFO_KEYS, block.T))  # iterating block.T: column views
-        infos.update(dict.fromkeys(_MASK_KEYS, mask))
+        # one copy of the rows' info columns, then a (strided) view per key
+        block = self._sim.state[:, self._info_cols]
+        infos: dict[str, Any] = dict(zip(self._info_keys, block.T))  # iterating block.T: columns
         infos["action_clipped"] = self._sim.state[:, ACTION_CLIPPED] > 0
-        if hasattr(self._sim, "exec_info"):  # the execution keys (mm_env.execution)
-            ex = self._sim.state[:, X_FEES : X_FEES + N_EXEC_INFO].copy()
-            infos.update(zip(EXEC_INFO_KEYS, ex.T))
-            infos.update({"_" + k: mask for k in EXEC_INFO_KEYS})
+        if mask is None:
+            infos.update(self._every_row_masks)
+        else:
+            mask.flags.writeable = False  # one mask serves every key: read-only, not aliased
+            infos.update(dict.fromkeys(self._mask_keys, mask))
         return infos
 
     def close_extras(self, **kwargs: Any) -> None:
