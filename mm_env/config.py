@@ -923,7 +923,10 @@ class ReplayConfig(MarketConfig):
             (:mod:`mm_env.execution`, "Fees"); negative maker fees are rebates. Default 0.
         entry_latency, response_latency: seconds on the data's clock, or a distribution
             (``"lognormal:MEDIAN,SIGMA"``, ``"file:PATH"``, a tuple of seconds);
-            feed_latency: seconds (constant). :mod:`mm_env.execution`, "Latency". Default 0.
+            feed_latency: seconds (constant), or ``"data"``: the data's own second clock
+            (:attr:`mm_env.data.OrderBook.recv_time`, e.g. a snapshot file's
+            ``local_timestamp``), each row shown from when it was received.
+            :mod:`mm_env.execution`, "Latency". Default 0.
     """
 
     data_path: str | None = None
@@ -945,13 +948,21 @@ class ReplayConfig(MarketConfig):
     taker_fee_per_unit: float = 0.0
     entry_latency: Any = 0.0
     response_latency: Any = 0.0
-    feed_latency: float = 0.0
+    feed_latency: float | str = 0.0
 
     def __post_init__(self) -> None:
         _positive_int("n_levels", self.n_levels)
         super().__post_init__()
         _check_execution(self)
-        _non_negative("feed_latency", self.feed_latency)
+        if isinstance(self.feed_latency, str):
+            if self.feed_latency != "data":
+                _fail(
+                    "feed_latency",
+                    self.feed_latency,
+                    "must be seconds >= 0 or 'data' (the data's receive timestamps)",
+                )
+        else:
+            _non_negative("feed_latency", self.feed_latency)
         if self.data_path is not None and not isinstance(self.data_path, str):
             _fail("data_path", self.data_path, "must be a string path or None")
         if self.trades_path is not None:  # a path object is recorded as its string

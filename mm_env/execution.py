@@ -87,7 +87,9 @@ Latency (Replay: seconds on the data's clock, per-event and clock stepping alike
       inventory (observation entry ``inventory``) at t + latency; ``info["inventory"]`` is the
       true inventory.
     * feed (``feed_latency``, constant): the observation shows the book as it was that long
-      before the step's time, and quotes are built from that book.
+      before the step's time, and quotes are built from that book. ``feed_latency="data"``:
+      from the data's own receive clock (``OrderBook.recv_time``; a snapshot file's
+      ``local_timestamp``): the last row received by the step's time.
     * a constant, ``"lognormal:MEDIAN,SIGMA"`` (exp of a normal with mean ln MEDIAN, s.d.
       SIGMA), or an empirical sample (a tuple of seconds, or ``"file:PATH"``, one number a line)
       drawn with replacement. Random contract: per step, if entry or response latency is

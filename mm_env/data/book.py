@@ -52,6 +52,10 @@ class OrderBook:
         skipped_lines: file lines (1-based, header counted) of the rows dropped.
         lines: (n_rows,) int64, the file line (1-based, header counted) each row was read from,
             for messages about a row; ``None`` for a book built from arrays.
+        recv_time: (n_rows,) seconds on the clock of ``time``, when each row was received (a
+            second clock, e.g. the ``local_timestamp`` of a snapshot file): finite, never
+            before the row's ``time`` and non-decreasing. ``None`` when the data has one clock.
+            Replay's ``feed_latency="data"`` shows the agent the book as received.
     """
 
     time: NDArray[np.float64]
@@ -70,6 +74,7 @@ class OrderBook:
     skipped_lines: tuple[int, ...] = field(default=(), repr=False)
     n_skipped_trades: int = 0
     lines: NDArray[np.int64] | None = field(default=None, repr=False)
+    recv_time: NDArray[np.float64] | None = field(default=None, repr=False)
 
     def __post_init__(self) -> None:
         shape = self.bid_prices.shape
@@ -84,6 +89,41 @@ class OrderBook:
             raise BookDataError(f"{self.source}: lines has shape {self.lines.shape}")
         if self.time_unit not in ("seconds", "events"):
             raise BookDataError(f"{self.source}: unknown time_unit {self.time_unit!r}")
+        if self.recv_time is not None:
+            self._check_recv_time()
+
+    def _check_recv_time(self) -> None:
+        r = self.recv_time
+        assert r is not None
+        if r.shape != self.time.shape:
+            raise BookDataError(
+                f"{self.source}: recv_time has shape {r.shape}, time {self.time.shape}"
+            )
+        if self.time_unit != "seconds":
+            raise BookDataError(f"{self.source}: recv_time needs time in seconds, not events")
+
+        def where(k: int) -> str:
+            return f"line {int(self.lines[k])}" if self.lines is not None else f"row {k}"
+
+        bad = ~np.isfinite(r)
+        if bad.any():
+            k = int(np.flatnonzero(bad)[0])
+            raise BookDataError(f"{self.source}: {where(k)}: receive time {r[k]!r} is not finite")
+        early = r < self.time
+        if early.any():
+            k = int(np.flatnonzero(early)[0])
+            raise BookDataError(
+                f"{self.source}: {where(k)}: received at {r[k]!r}, before its exchange time "
+                f"{self.time[k]!r} (clocks out of step: shift the receive times, or drop such "
+                "rows with on_error='skip')"
+            )
+        back = np.diff(r) < 0
+        if back.any():
+            k = int(np.flatnonzero(back)[0]) + 1
+            raise BookDataError(
+                f"{self.source}: {where(k)}: receive time {r[k]!r} is before the previous row's "
+                f"{r[k - 1]!r}; receive times must be non-decreasing"
+            )
 
     @property
     def n_rows(self) -> int:
@@ -122,10 +162,12 @@ class OrderBook:
         trades: dict[str, Any] | None = None,
         source: str = "<memory>",
         on_error: str = "raise",
+        recv_time: Any = None,
     ) -> OrderBook:
         """A validated book from arrays (empty levels: NaN price, 0 size).
 
         ``trades``: optional dict of arrays ``time``, ``price``, ``size``, ``side`` (+1/-1).
+        ``recv_time``: optional receive time of each row (see the class docstring).
         Rows are checked by :func:`check_rows` (messages name row k as "line k + 1"). The book
         holds copies: it never shares memory with the arrays passed, nor changes them.
         """
@@ -134,11 +176,34 @@ class OrderBook:
         t = np.asarray(time, dtype=np.float64)
         lines = np.arange(t.shape[0]) + 1
         bp, bs, ap, asz = arrays
-        keep, skipped = check_rows(t, bp, bs, ap, asz, source, lines, on_error)
+        recv = None if recv_time is None else np.asarray(recv_time, dtype=np.float64)
+        if recv is not None and recv.shape != t.shape:
+            raise BookDataError(f"{source}: recv_time has shape {recv.shape}, time {t.shape}")
+        extra = recv_time_problems(t, recv) if recv is not None else []
+        keep, skipped = check_rows(t, bp, bs, ap, asz, source, lines, on_error, extra)
         t = t[keep]  # boolean indexing: copies, never views of the caller's arrays
         bp, bs, ap, asz = (x[keep] for x in arrays)
         trade_fields = attach_trades(t, trades, source) if trades is not None else {}
-        return cls(t, bp, bs, ap, asz, source=source, **trade_fields, **skipped)
+        recv = None if recv is None else recv[keep]
+        return cls(t, bp, bs, ap, asz, source=source, recv_time=recv, **trade_fields, **skipped)
+
+
+def recv_time_problems(
+    time: NDArray[np.float64], recv: NDArray[np.float64]
+) -> list[tuple[NDArray[np.bool_], str]]:
+    """Row checks of a receive clock (for :func:`check_rows`, so ``on_error="skip"`` drops such
+    rows): finite, and not before the exchange time. Order is checked on the rows kept
+    (:class:`OrderBook`)."""
+    with np.errstate(invalid="ignore"):
+        early = recv < time
+    return [
+        (~np.isfinite(recv), "receive time is not finite"),
+        (
+            early,
+            "received before its exchange time (clocks out of step: shift the receive times, "
+            "or drop such rows with on_error='skip')",
+        ),
+    ]
 
 
 def _fail_or_mark(

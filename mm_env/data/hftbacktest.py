@@ -42,9 +42,10 @@ Modes of :func:`to_hftbacktest`:
 
 Timestamps: ``exch_ts`` = the book's time (seconds) x 1e9, rounded, plus ``time_origin_ns`` (e.g.
 the epoch nanoseconds of midnight of a LOBSTER file's day; 0 keeps nanoseconds after midnight);
-``local_ts = exch_ts + feed_latency`` (seconds, default 0). Every event carries ``EXCH_EVENT``
-and ``LOCAL_EVENT``. Trades of the first row are left out: the first row, given as the
-snapshot, already reflects them (Replay-v0 does not replay them either).
+``local_ts = exch_ts + feed_latency`` (seconds, default 0), or, for a book with a receive clock
+(:attr:`~mm_env.data.OrderBook.recv_time`), the row's receive time on the same origin. Every
+event carries ``EXCH_EVENT`` and ``LOCAL_EVENT``. Trades of the first row are left out: the
+first row, given as the snapshot, already reflects them (Replay-v0 does not replay them either).
 
 The dtype and flags are defined here (:data:`EVENT_DTYPE`, ...) so that converting needs only
 NumPy; a test checks they equal hftbacktest's. :func:`validate_events` runs hftbacktest's own
@@ -135,7 +136,9 @@ def to_hftbacktest(
     Args:
         book: a loaded book with trades (LOBSTER with its message file for ``mode="l3"``).
         mode: ``"auto"``, ``"l2"`` (depth + trade events) or ``"l3"`` (order events).
-        feed_latency: seconds added to ``exch_ts`` to make ``local_ts`` (>= 0).
+        feed_latency: seconds added to ``exch_ts`` to make ``local_ts`` (>= 0). A book with
+            receive times (``recv_time``) gives ``local_ts`` from them instead (a feed latency
+            as well is refused).
         time_origin_ns: added to every timestamp (LOBSTER times are seconds after midnight).
         hidden_trades: keep LOBSTER's hidden executions (type 5) as trade events (Replay-v0
             fills against them); ``False`` drops them (needs the message file).
@@ -170,7 +173,15 @@ def to_hftbacktest(
     t_ns = _ns(book.time) + int(time_origin_ns)
     rows = events["exch_ts"].copy()  # the builders store the row index here
     events["exch_ts"] = t_ns[rows]
-    events["local_ts"] = events["exch_ts"] + int(round(lat * 1e9))
+    if book.recv_time is not None:
+        if lat != 0.0:
+            raise ValueError(
+                f"{book.source}: the book has its own receive times (recv_time); a feed_latency "
+                f"of {lat!r} s as well is ambiguous: leave it 0"
+            )
+        events["local_ts"] = (_ns(book.recv_time) + int(time_origin_ns))[rows]
+    else:
+        events["local_ts"] = events["exch_ts"] + int(round(lat * 1e9))
     if validate:
         validate_events(events)
     return events

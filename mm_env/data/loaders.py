@@ -41,7 +41,13 @@ except ImportError as _exc:  # pragma: no cover - exercised by the lead's import
         "pip install 'mm_env[data]'"
     ) from _exc
 
-from mm_env.data.book import BookDataError, OrderBook, attach_trades, check_rows
+from mm_env.data.book import (
+    BookDataError,
+    OrderBook,
+    attach_trades,
+    check_rows,
+    recv_time_problems,
+)
 
 #: LOBSTER's price for an empty ("dummy") level: +9999999999 on the ask side, -9999999999 bid
 LOBSTER_DUMMY_PRICE = 9999999999
@@ -50,6 +56,10 @@ LOBSTER_EVENT_TYPES = (1, 2, 3, 4, 5, 6, 7)
 LOBSTER_EXECUTIONS = (4, 5)  # visible and hidden executions
 MESSAGE_COLUMNS = ("time", "type", "order_id", "size", "price", "direction")
 SNAPSHOT_TIME = "timestamp"
+#: optional second clock of a snapshot file: when each row was received (Tardis.dev's
+#: book_snapshot CSVs name their exchange and receive times ``timestamp`` and
+#: ``local_timestamp``)
+SNAPSHOT_RECV_TIME = "local_timestamp"
 TRADE_COLUMNS = ("timestamp", "price", "size", "side")
 
 
@@ -512,6 +522,9 @@ def load_snapshots(
     order; N is the largest i present, and every column for 1..N is required; any other column
     is an error). ``timestamp``: seconds (any origin) or ISO-8601 date-times (read as UTC,
     converted to seconds since 1970-01-01). An empty level: empty price, and size 0 or empty.
+    Optional ``local_timestamp``, in the same form: when the row was received, a second clock
+    (:attr:`OrderBook.recv_time`; a row received before its exchange time is an error, or
+    dropped with ``on_error="skip"``; receive times must be non-decreasing).
 
     ``trades_path``: optional trades file (:func:`load_trades`). A trade at time t is matched
     to the first snapshot kept with time >= t. It is read first, so a bad trades file fails
@@ -534,7 +547,7 @@ def load_snapshots(
         )
     expected = snapshot_columns(n_levels)
     missing = [c for c in expected if c not in cols]
-    extra = [c for c in cols if c not in expected]
+    extra = [c for c in cols if c not in expected and c != SNAPSHOT_RECV_TIME]
     if missing:
         raise BookDataError(f"{path}: missing columns {missing} (layout: {expected[:5]} ...)")
     if extra:
@@ -544,6 +557,12 @@ def load_snapshots(
     values, problems = _numeric(frame[expected[1:]], path, 2, on_error, labels)
     if time_problem is not None:
         problems.append(time_problem)
+    recv = None
+    if SNAPSHOT_RECV_TIME in cols:
+        recv, recv_problem = _timestamps(frame[SNAPSHOT_RECV_TIME], path, on_error)
+        if recv_problem is not None:
+            problems.append(recv_problem)
+        problems += recv_time_problems(time, recv)
     ask_p, ask_s = values[:, 0::4].copy(), values[:, 1::4].copy()
     bid_p, bid_s = values[:, 2::4].copy(), values[:, 3::4].copy()
     for prices, sizes in ((ask_p, ask_s), (bid_p, bid_s)):
@@ -565,6 +584,7 @@ def load_snapshots(
         ask_s[keep],
         source=str(path),
         lines=lines[keep],
+        recv_time=None if recv is None else recv[keep],
         **fields,
         **report,
     )

@@ -746,7 +746,18 @@ class ReplaySimulator(Simulator):
         else:
             r0, _ = split_rows(book, config)
             step_time = t[r0] + config.step_seconds * np.arange(self.grid.size)
-        if config.feed_latency > 0.0:
+        if isinstance(
+            config.feed_latency, str
+        ):  # "data": the book as received: the data's second clock
+            if book.recv_time is None:
+                raise ValueError(
+                    f"config field 'feed_latency': 'data' needs receive timestamps in the data "
+                    f"({book.source} has one clock; a snapshot file gives them as a "
+                    "'local_timestamp' column)"
+                )
+            recv = np.asarray(book.recv_time, dtype=np.float64)
+            obs_row = np.clip(np.searchsorted(recv, step_time, side="right") - 1, 0, None)
+        elif config.feed_latency > 0.0:
             obs_row = np.searchsorted(t, step_time - config.feed_latency, side="right") - 1
             obs_row = np.clip(obs_row, 0, None)
         else:
