@@ -84,10 +84,29 @@ def _positive_int(name: str, value: Any) -> None:
         _fail(name, value, "must be >= 1")
 
 
+@dataclass(frozen=True)
+class ExecutionFields:
+    """The execution fields of the books that have our resting orders (SyntheticConfig,
+    ReplayConfig): the rules of :mod:`mm_env.execution`, their one home. The defaults are the v0
+    rules (risk-averse queue, a fill moves the order to the back, only the size printed past our
+    price fills, no fees, no latency); latencies are in the book's time unit (steps for the
+    synthetic book, seconds on the data's clock for a replay), see each config's docstring.
+    """
+
+    queue_model: str = "risk_averse"
+    keep_priority: bool = False
+    fill_through: bool = False
+    maker_fee_bps: float = 0.0
+    taker_fee_bps: float = 0.0
+    maker_fee_per_unit: float = 0.0
+    taker_fee_per_unit: float = 0.0
+    entry_latency: Any = 0.0
+    response_latency: Any = 0.0
+
+
 def _check_execution(config: Any) -> None:
-    """The execution fields (:mod:`mm_env.execution`) shared by SyntheticConfig and
-    ReplayConfig: queue model, the bool rules, finite fees, latency specs (a list becomes a
-    tuple)."""
+    """The :class:`ExecutionFields` checks: queue model, the bool rules, finite fees, latency
+    specs (a list becomes a tuple)."""
     from mm_env.execution import latency_quantiles, parse_queue_model
 
     parse_queue_model("queue_model", config.queue_model)
@@ -337,7 +356,7 @@ class NotebookConfig(MarketConfig):
 
 
 @dataclass(frozen=True)
-class SyntheticConfig(MarketConfig):
+class SyntheticConfig(ExecutionFields, MarketConfig):
     """A queue-reactive book on a tick grid (scenarios ``mm_env/MarketMaking-v0`` and ``-v1``).
 
     Prices live on a grid of ``tick_size``; each side shows ``n_levels`` consecutive price levels
@@ -414,15 +433,6 @@ class SyntheticConfig(MarketConfig):
     improve_prob: float = 0.3
     improve_size_mean: float = 2.0
     min_level_size: float = 0.01
-    queue_model: str = "risk_averse"
-    keep_priority: bool = False
-    fill_through: bool = False
-    maker_fee_bps: float = 0.0
-    taker_fee_bps: float = 0.0
-    maker_fee_per_unit: float = 0.0
-    taker_fee_per_unit: float = 0.0
-    entry_latency: Any = 0.0
-    response_latency: Any = 0.0
 
     def __post_init__(self) -> None:
         _positive_int("n_levels", self.n_levels)
@@ -871,7 +881,7 @@ REPLAY_SPLITS = ("all", "train", "test")
 
 
 @dataclass(frozen=True)
-class ReplayConfig(MarketConfig):
+class ReplayConfig(ExecutionFields, MarketConfig):
     """A recorded order book replayed event by event or on a clock (scenario ``mm_env/Replay-v0``).
 
     The book itself is passed to the env as ``data=`` (a path or a loaded
@@ -939,15 +949,6 @@ class ReplayConfig(MarketConfig):
     split_fraction: float = 0.5
     infer_trades: bool = True
     spread_unit: float | None = None
-    queue_model: str = "risk_averse"
-    keep_priority: bool = False
-    fill_through: bool = False
-    maker_fee_bps: float = 0.0
-    taker_fee_bps: float = 0.0
-    maker_fee_per_unit: float = 0.0
-    taker_fee_per_unit: float = 0.0
-    entry_latency: Any = 0.0
-    response_latency: Any = 0.0
     feed_latency: float | str = 0.0
 
     def __post_init__(self) -> None:
