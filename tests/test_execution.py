@@ -108,7 +108,22 @@ def test_queue_model_formulas_by_hand() -> None:
     assert prob_depth(QM_POWER, 1.0, 9.0, 10.0, 2.0, 0.0) == pytest.approx(1.8)
     # front 2, back 8, 9 cancelled: p = 0.8, 2 - 0.2 * 9 + min(8 - 7.2, 0) = 0.2
     assert prob_depth(QM_POWER, 1.0, 2.0, 10.0, 1.0, 0.0) == pytest.approx(0.2)
+    # front 2, back 8, 9 cancelled under log2-like odds that put most ahead: the estimate
+    # 2 - (1 - p) 9 + min(8 - 9p, 0) is negative for p < 7/9; the queue ahead is clamped at 0
+    p_low = queue_prob(QM_POWER2, 2.0, 2.0, 8.0)  # 64 / 100
+    assert 2 - (1 - p_low) * 9 + min(8 - p_low * 9, 0) < 0
+    assert prob_depth(QM_POWER2, 2.0, 2.0, 10.0, 1.0, 0.0) == 0.0
     assert parse_queue_model("q", "power:3") == (QM_POWER, 3.0)
+
+
+def test_an_execution_never_fills_more_than_its_size() -> None:
+    # Join 100.00 behind 2; 8 join behind us; 9 of the 10 are cancelled (front clamped at 0,
+    # hftbacktest's estimate is 2 - 0.36 * 9 = -1.24), then a seller takes 1: our order of 5
+    # fills 1, not 1 + 1.24.
+    trades = {"time": [3], "price": [100.0], "size": [1.0], "side": [-1]}
+    book = toy_book([2, 10, 1, 1, 1], trades)
+    out = run_fixed_id(V1, book, 1.0, 0.0, order_size=5.0, queue_model="power2:2")
+    assert sum(i["bid_fill"] for i in out) == pytest.approx(1.0)
 
 
 def test_queue_models_on_a_toy_book() -> None:
