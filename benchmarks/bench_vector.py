@@ -8,8 +8,12 @@ on PyPI), measured in the same run: column ``x mbt-style``. Target (issue 5): >=
 
 Actions are pre-drawn (the policy costs nothing); each figure is the median of ``--repeats``
 runs of ``--seconds`` seconds at most; the ratio is the median over interleaved repeats of
-(this env's rate / CartPoleVectorEnv's rate in the same repeat). Memory per sub-env is the
-simulator's arrays (state, book, observation) divided by N.
+(this env's rate / CartPoleVectorEnv's rate in the same repeat). Env-steps are counted as
+Gymnasium's ``gymnasium.utils.performance.benchmark_vector_step`` counts them: in NEXT_STEP
+autoreset mode a sub-env's reset step (the step after its episode ended) is not an env-step.
+Column ``x CartPole (gym)``: the same ratio from ``benchmark_vector_step`` itself (its actions
+sampled from the action space at every step, ``--seconds`` per run), for the Gymnasium vector
+envs. Memory per sub-env is the simulator's arrays (state, book, observation) divided by N.
 
     python benchmarks/bench_vector.py [--sizes 1 64 1024 8192] [--repeats 5]
 """
@@ -25,6 +29,8 @@ from typing import Any
 import gymnasium as gym
 import numpy as np
 from gymnasium.envs.classic_control.cartpole import CartPoleVectorEnv
+from gymnasium.utils.performance import benchmark_vector_step
+from gymnasium.vector import AutoresetMode
 
 import mm_env
 from mm_env import MarketMakingVectorEnv
@@ -62,18 +68,24 @@ def rate(venv, n_envs: int, seconds: float, repeats: int) -> float:
         actions = [rng.uniform(-1, 1, (n_envs, 2)).astype(np.float32) for _ in range(16)]
     venv.reset(seed=0)
     venv.step(actions[0])
+    count_resets = getattr(venv, "metadata", {}).get("autoreset_mode") == AutoresetMode.NEXT_STEP
     best = 0.0
     for _ in range(repeats):
         steps = 0
+        done = np.zeros(n_envs, dtype=bool)
         start = time.perf_counter()
         while True:
             for a in actions:
-                venv.step(a)
-            steps += len(actions)
+                out = venv.step(a)
+                if count_resets:  # as benchmark_vector_step: reset steps are not env-steps
+                    steps += n_envs - int(np.count_nonzero(done))
+                    done = np.logical_or(out[2], out[3])
+                else:
+                    steps += n_envs
             elapsed = time.perf_counter() - start
-            if elapsed > seconds or steps >= 200_000:
+            if elapsed > seconds or steps >= 200_000 * n_envs:
                 break
-        best = max(best, steps * n_envs / elapsed)
+        best = max(best, steps / elapsed)
     return best
 
 
@@ -88,8 +100,8 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=1.0)
     parser.add_argument("--repeats", type=int, default=5)
     args = parser.parse_args()
-    header = f"{'N':>6} {'env':31} {'env-steps/s':>14} {'x CartPoleVectorEnv':>20}"
-    print(f"{header} {'bytes/sub-env':>14} {'x mbt-style':>12}")
+    header = f"{'N':>6} {'env':31} {'env-steps/s (min..max)':>30} {'x CartPoleVectorEnv':>20}"
+    print(f"{header} {'x CartPole (gym)':>17} {'bytes/sub-env':>14} {'x mbt-style':>12}")
     for n in args.sizes:
         envs: dict[str, Any] = {"CartPoleVectorEnv": CartPoleVectorEnv(num_envs=n)}
         for env_id, scenario in mm_env.ENV_IDS.items():
@@ -100,9 +112,12 @@ def main() -> None:
         # interleaved: each repeat times every env once, so a slow spell of the machine hits
         # all of them; figures are medians over repeats
         runs: dict[str, list[float]] = {name: [] for name in envs}
+        gym_runs: dict[str, list[float]] = {name: [] for name in envs if name != MBT}
         for _ in range(args.repeats):
             for name, venv in envs.items():
                 runs[name].append(rate(venv, n, args.seconds, 1))
+                if name in gym_runs:
+                    gym_runs[name].append(benchmark_vector_step(venv, args.seconds, seed=0))
 
         def ratio(k: str, ref: str, runs: dict[str, list[float]] = runs) -> float:
             return float(np.median(np.array(runs[k]) / np.array(runs[ref])))
@@ -117,9 +132,13 @@ def main() -> None:
                 else ""
             )
             sps = float(np.median(runs[name]))
+            spread = f"{sps:,.0f} ({min(runs[name]):,.0f}..{max(runs[name]):,.0f})"
+            vs_gym = (
+                f"{ratio(name, 'CartPoleVectorEnv', gym_runs):17.2f}" if name in gym_runs else ""
+            )
             print(
-                f"{n:6d} {name:31} {sps:14,.0f} {ratio(name, 'CartPoleVectorEnv'):20.2f} "
-                f"{mem:>14} {vs_mbt:>12}"
+                f"{n:6d} {name:31} {spread:>30} {ratio(name, 'CartPoleVectorEnv'):20.2f} "
+                f"{vs_gym:>17} {mem:>14} {vs_mbt:>12}"
             )
 
 
