@@ -224,6 +224,106 @@ def test_missing_goog_data_is_a_clear_error(monkeypatch, tmp_path) -> None:
         resolve_task(TASKS["goog"])
 
 
+def test_defaults_are_the_readme_table() -> None:
+    """``python -m train benchmark`` with no option is the table's command: every default task,
+    seeds 0-4, 100k PPO and 10k SAC env-steps per run, 200 held-out episodes, 64 tuning ones."""
+    from train.__main__ import build_parser
+    from train.benchmark import DEFAULT_BUDGET, DEFAULT_TASKS, TASKS, BenchmarkArgs, parse_budget
+
+    args = build_parser().parse_args(["benchmark"])
+    assert (args.tasks, args.task, args.seeds, args.episodes) == (None, [], 5, 200)
+    assert args.tune_episodes == 64 and args.budget == [] and not args.no_resume
+    assert parse_budget([]) == DEFAULT_BUDGET == {"ppo": 100_000, "sac": 10_000}
+    assert BenchmarkArgs().budget == DEFAULT_BUDGET and BenchmarkArgs().tasks == DEFAULT_TASKS
+    assert set(DEFAULT_TASKS) == set(TASKS)  # every registered task is in the table
+
+
+def test_missing_book_is_a_skip_line_not_a_crash(monkeypatch, tmp_path: Path) -> None:
+    """A default task whose book is missing: one log line and one line of the table saying
+    where the data was looked for; the run goes on (here: nothing else to run)."""
+    from train.benchmark import BenchmarkArgs, run_benchmark
+
+    monkeypatch.setenv("MM_ENV_DATA", str(tmp_path / "nowhere"))
+    logged: list[str] = []
+    out = tmp_path / "bench"
+    result = run_benchmark(BenchmarkArgs(tasks=("goog",), out=str(out)), log=logged.append)
+    assert result["summaries"] == [] and list(result["meta"]["skipped"]) == ["goog"]
+    assert len(logged) == 1 and logged[0].startswith("[goog] skipped: task goog: data not found")
+    md = (out / "benchmark.md").read_text()
+    line = next(x for x in md.splitlines() if x.startswith("| goog |"))
+    assert "skipped: task goog: data not found at" in line and "set MM_ENV_DATA" in line
+    assert line.count("|") == 9  # a full row of the headline table (8 cells)
+    assert json.loads((out / "benchmark.json").read_text())["meta"]["skipped"]["goog"]
+
+
+def _fake_task_summary(name: str) -> dict:
+    s = {**_fake_summary(optimal=name == "cj"), "task": name}
+    s.update(tuned={}, runs={}, fit_seconds={}, seconds=2.0)
+    s["episodes"] = {r["policy"]: _fake(float(i), seed=i) for i, r in enumerate(s["table"])}
+    return s
+
+
+def test_a_finished_task_is_saved_and_reused_only_with_the_same_configuration(
+    tmp_path: Path,
+) -> None:
+    from train.benchmark import TASKS, BenchmarkArgs, load_task, save_task, task_key
+
+    args = BenchmarkArgs(out=str(tmp_path))
+    key = task_key(TASKS["cj"], args)
+    s = _fake_task_summary("cj")
+    save_task(tmp_path, s, key)
+    back = load_task(tmp_path, "cj", key)
+    assert back is not None and [r["policy"] for r in back["table"]] == list(s["episodes"])
+    for name, res in s["episodes"].items():
+        for metric, values in res.items():
+            np.testing.assert_array_equal(back["episodes"][name][metric], values)
+    assert back["tests"] == json.loads(json.dumps(s["tests"]))
+    # another budget, seed list, episode count or task definition: another key
+    for other in (
+        task_key(TASKS["cj"], BenchmarkArgs(budget={"ppo": 1, "sac": 1})),
+        task_key(TASKS["cj"], BenchmarkArgs(seeds=(0,))),
+        task_key(TASKS["cj"], BenchmarkArgs(episodes=10)),
+        task_key(TASKS["cj-inventory"], args),
+    ):
+        assert other != key and load_task(tmp_path, "cj", other) is None
+    # where the run writes and how many workers it uses change no number: same key
+    assert task_key(TASKS["cj"], BenchmarkArgs(out="elsewhere", workers=2)) == key
+    assert load_task(tmp_path, "market-making", key) is None  # never saved
+
+
+@pytest.mark.filterwarnings("ignore::UserWarning")
+def test_rerun_reuses_finished_tasks(monkeypatch, tmp_path: Path) -> None:
+    """A rerun of the same command does not train a finished task again (a stopped run is
+    finished by rerunning it); ``resume=False`` recomputes."""
+    pytest.importorskip("matplotlib")
+    import train.benchmark as tb
+
+    args = tb.BenchmarkArgs(tasks=("cj", "market-making"), out=str(tmp_path))
+    for name in args.tasks:
+        tb.save_task(tmp_path, _fake_task_summary(name), tb.task_key(tb.TASKS[name], args))
+    calls: list[str] = []
+
+    def fake_run_task(task, a, log):
+        calls.append(task.name)
+        return _fake_task_summary(task.name)
+
+    monkeypatch.setattr(tb, "run_task", fake_run_task)
+    logged: list[str] = []
+    result = tb.run_benchmark(args, log=logged.append)
+    assert calls == [] and result["meta"]["reused_tasks"] == ["cj", "market-making"]
+    assert sum("reused from" in x for x in logged) == 2
+    tb.run_benchmark(replace_args(args, episodes=50), log=logged.append)  # another config
+    assert calls == ["cj", "market-making"]
+    tb.run_benchmark(replace_args(args, resume=False), log=logged.append)
+    assert calls == ["cj", "market-making"] * 2
+
+
+def replace_args(args, **kw):
+    from dataclasses import replace
+
+    return replace(args, **kw)
+
+
 @pytest.mark.slow
 @needs_sb3
 def test_benchmark_tiny_end_to_end(tmp_path: Path, capsys) -> None:
