@@ -184,13 +184,70 @@ def test_every_registered_task_has_a_valid_config_before_any_training() -> None:
     needs its book: skipped without the data)."""
     from train.benchmark import TASKS, resolve_task
 
+    units = {}
     for task in TASKS.values():
-        if task.env_id == "mm_env/Replay-v0" and not (data_dir() / GOOG_DAY).is_dir():
+        replay = task.env_id.startswith("mm_env/Replay")
+        if replay and not (data_dir() / GOOG_DAY).is_dir():
             continue
         resolved = resolve_task(task)
-        if task.env_id == "mm_env/Replay-v0":
-            assert resolved.overrides["spread_unit"] > 0  # the morning's, shared by both
+        if replay:
+            units[task.name] = resolved.overrides["spread_unit"]
+            assert units[task.name] > 0  # the morning's, shared by both
             assert resolved.test_config()["split"] == "test"
+    if units:  # v0 and v1 on the same morning: the same unit
+        assert units["goog-exec"] == units["goog"]
+
+
+def test_execution_tasks_use_the_readme_execution_tables_settings() -> None:
+    """market-making-exec: MarketMaking-v1 with 5 steps of latency and the 0.2 bps rebate;
+    goog-exec: Replay-v1, exact queue, 10 ms, the 0.25 cent rebate and 0.30 cent taker fee."""
+    from train.benchmark import TASKS
+    from train.common import make_config
+
+    mm = make_config("mm_env/MarketMaking-v1", TASKS["market-making-exec"].test_config())
+    assert (mm.entry_latency, mm.response_latency) == (5.0, 5.0)
+    assert (mm.maker_fee_bps, mm.taker_fee_bps, mm.queue_model) == (-0.2, 0.3, "power:1")
+    assert mm.keep_priority and mm.fill_through
+    g = TASKS["goog-exec"]
+    assert g.env_id == "mm_env/Replay-v1" and g.overrides["queue_model"] == "exact"
+    assert (g.overrides["entry_latency"], g.overrides["maker_fee_per_unit"]) == (0.01, -0.0025)
+    assert g.overrides["taker_fee_per_unit"] == 0.003
+    assert {k: v for k, v in g.overrides.items() if k in TASKS["goog"].overrides} == dict(
+        TASKS["goog"].overrides
+    )  # the same day and split as goog
+
+
+@pytest.mark.parametrize(
+    ("env_id", "rules"),
+    [
+        ("mm_env/MarketMaking-v1", ("power:1", True, True)),
+        ("mm_env/Replay-v1", ("auto", True, True)),
+        ("mm_env/MarketMaking-v0", ("risk_averse", False, False)),
+    ],
+)
+def test_training_and_evaluation_configs_carry_the_ids_rules(env_id, rules) -> None:
+    """train.common.make_config (the evaluation's and the rules' config) and the SB3 adapter
+    (training) build an id's registered rules, as gym.make does: before, both built v1 ids on
+    the v0 rules, so a v1 task would have trained and been scored on the v0 execution."""
+    import gymnasium as gym
+
+    from train.common import make_config
+
+    def of(c):
+        return (c.queue_model, c.keep_priority, c.fill_through)
+
+    kw = {"data_path": str(data_dir() / GOOG_DAY)} if "Replay" in env_id else {}
+    if kw and not (data_dir() / GOOG_DAY).is_dir():
+        pytest.skip("the GOOG day is not in MM_ENV_DATA")
+    assert of(make_config(env_id, kw)) == rules
+    assert of(make_config(env_id, {**kw, "keep_priority": not rules[1]}))[1] == (not rules[1])
+    if kw:
+        return
+    assert of(gym.make(env_id).unwrapped.config) == rules
+    pytest.importorskip("stable_baselines3")
+    from mm_env.sb3 import make_sb3_vec_env
+
+    assert of(make_sb3_vec_env(env_id, n_envs=1).venv.config) == rules
 
 
 @needs_sb3
