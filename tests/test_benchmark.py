@@ -383,21 +383,26 @@ def replace_args(args, **kw):
 
 @pytest.mark.slow
 @needs_sb3
-def test_benchmark_tiny_end_to_end(tmp_path: Path, capsys) -> None:
-    """``python -m train benchmark`` with one seed, a tiny budget and two tasks (the CJ
-    inventory variant, which has an optimum, and MarketMaking-v0, which has not): every row,
-    the files, and the optimum's normalised score of 1."""
+def test_benchmark_tiny_end_to_end(tmp_path: Path, capsys, monkeypatch) -> None:
+    """The one command, tiny: ``python -m train benchmark --seeds 1 --budget 2000 --episodes 5``
+    on the CJ inventory variant (an optimum), the execution task on MarketMaking-v1 (none) and
+    goog with its book missing: every row, the files, the optimum's normalised score of 1, the
+    skip line; then the same command again reuses both tasks (no training)."""
     from train.__main__ import main
 
+    monkeypatch.setenv("MM_ENV_DATA", str(tmp_path / "no-data"))
     out = tmp_path / "bench"
-    argv = ["benchmark", "--tasks", "cj-inventory,market-making", "--seeds", "1"]
-    argv += ["--budget", "ppo=2048", "--budget", "sac=300", "--episodes", "6"]
-    argv += ["--tune-episodes", "3", "--n-envs", "16", "--out", str(out)]
+    argv = ["benchmark", "--tasks", "cj-inventory,market-making-exec,goog", "--seeds", "1"]
+    argv += ["--budget", "2000", "--episodes", "5", "--tune-episodes", "3", "--n-envs", "16"]
+    argv += ["--workers", "1", "--out", str(out)]
     assert main(argv) == 0
     printed = capsys.readouterr().out
-    assert "| cj-inventory |" in printed and "| market-making |" in printed
+    assert "| cj-inventory |" in printed and "| market-making-exec |" in printed
+    assert "[goog] skipped: task goog: data not found" in printed
+    assert "| goog | skipped: task goog: data not found" in printed
     data = json.loads((out / "benchmark.json").read_text())
-    assert data["meta"]["finished_tasks"] == ["cj-inventory", "market-making"]
+    assert data["meta"]["finished_tasks"] == ["cj-inventory", "market-making-exec"]
+    assert list(data["meta"]["skipped"]) == ["goog"]
     for task in data["tasks"]:
         kinds = [r["kind"] for r in task["table"]]
         assert {"random", "best constant quote", "notebook rule", "tuned κ/φ rule"} <= set(kinds)
@@ -407,6 +412,16 @@ def test_benchmark_tiny_end_to_end(tmp_path: Path, capsys) -> None:
     assert cj["optimal"]["normalized"] == 1.0 and cj["best constant quote"]["normalized"] == 0
     assert (out / "cj-inventory.png").stat().st_size > 2000
     assert json.loads((out / "benchmark_config.json").read_text())["seeds"] == [0]
+    # the training run of the execution task is on MarketMaking-v1's rules, with the latency
+    run = Path(data["tasks"][1]["runs"]["ppo"][0])
+    saved = json.loads((run / "config.json").read_text())
+    fields = saved["scenario_config"]
+    assert fields["queue_model"] == "power:1" and fields["entry_latency"] == 5.0
+    # the same command again: both tasks reused, the same table
+    assert main(argv) == 0
+    again = capsys.readouterr().out
+    assert again.count("reused from") == 2 and " ppo: " not in again
+    assert json.loads((out / "benchmark.json").read_text())["tasks"] == data["tasks"]
 
 
 # ---- the discrete ladder action ------------------------------------------------------------
