@@ -242,6 +242,10 @@ class MarketMakingEnv(gym.Env[NDArray[np.floating], NDArray[np.floating]]):
       (``maker_fee_bps``, ...), zero by default; their info adds ``fees``, ``n_rejected``,
       ``bid_live``/``ask_live``, ``bid_in_flight``/``ask_in_flight`` and ``known_inventory``
       (the inventory the observation shows, lagged by the response latency).
+    * Later, for MarketMaking-v0/v1 and Replay-v0/v1: the observation options
+      ``obs_own_orders`` and ``obs_trade_flow`` (issue 12; table above), off by default, so
+      every id's default trajectories and observation space are unchanged and the ids keep
+      their versions.
     """
 
     metadata = {"render_modes": ["ansi", "rgb_array"], "render_fps": 30}
