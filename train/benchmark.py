@@ -583,7 +583,7 @@ def write_benchmark(
         "",
         f"Command: `{meta.get('command', '')}`",
         "",
-        f"Seeds {meta['seeds']}; budget {meta['budget']} env-steps per learner run; "
+        f"Seeds {list(meta['seeds'])}; budget {meta['budget']} env-steps per learner run; "
         f"{meta['episodes']} held-out evaluation episodes (seed {meta['seed']}); rules tuned "
         f"on {meta['tune_episodes']} training episodes (seed {meta['tune_seed']}); "
         f"runtime {meta.get('seconds', math.nan):.0f} s.",
