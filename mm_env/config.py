@@ -91,6 +91,8 @@ class ExecutionFields:
     rules (risk-averse queue, a fill moves the order to the back, only the size printed past our
     price fills, no fees, no latency); latencies are in the book's time unit (steps for the
     synthetic book, seconds on the data's clock for a replay), see each config's docstring.
+    ``obs_own_orders`` and ``obs_trade_flow``: the optional observation entries of our orders'
+    state and of recent market-order flow (:class:`SyntheticConfig`'s docstring).
     """
 
     queue_model: str = "risk_averse"
@@ -102,6 +104,8 @@ class ExecutionFields:
     taker_fee_per_unit: float = 0.0
     entry_latency: Any = 0.0
     response_latency: Any = 0.0
+    obs_own_orders: bool = False
+    obs_trade_flow: float = 0.0
 
 
 def _check_execution(config: Any) -> None:
@@ -121,6 +125,23 @@ def _check_execution(config: Any) -> None:
             value = tuple(value)
             object.__setattr__(config, name, value)
         latency_quantiles(name, value)
+
+
+def _check_order_observation(config: Any) -> None:
+    """``obs_own_orders`` (a bool) and ``obs_trade_flow`` (a half-life in steps, 0 = off),
+    shared by SyntheticConfig and ReplayConfig."""
+    if not isinstance(config.obs_own_orders, bool):
+        _fail("obs_own_orders", config.obs_own_orders, "must be a bool")
+    _non_negative("obs_trade_flow", config.obs_trade_flow)
+    object.__setattr__(config, "obs_trade_flow", float(config.obs_trade_flow))
+
+
+def _order_observation_names(config: Any) -> tuple[str, ...]:
+    """The observation names of ``obs_own_orders`` and ``obs_trade_flow``, in order."""
+    from mm_env.execution import ORDER_OBSERVATION_NAMES
+
+    names = ORDER_OBSERVATION_NAMES if config.obs_own_orders else ()
+    return names + (("trade_flow",) if config.obs_trade_flow > 0.0 else ())
 
 
 def _below_half_step(name: str, value: float, step: float, step_name: str) -> None:
@@ -395,6 +416,21 @@ class SyntheticConfig(ExecutionFields, MarketConfig):
       (``"lognormal:MEDIAN,SIGMA"``, ``"file:PATH"``, a tuple of steps); a fractional latency
       acts as the next whole number of steps (:mod:`mm_env.scenarios.synthetic`, "Latency").
 
+    Observation fields (market orders are the book's sweeps; our orders the ``O_*`` state):
+    * ``obs_own_orders`` (default False): six entries after the others, per side (bid first)
+      ``bid_queue_ahead``: the displayed size ahead of our resting order (part 1) as a fraction
+      of the size displayed at its price, in [0, 1] (0 with no order or when it improves the
+      best price or sits in a gap; 1 beyond the visible levels); ``bid_live``: 1 when an order
+      rests at the market, else 0; ``bid_in_flight``: the side's requests in flight (0 to
+      ``execution.N_PENDING`` = 4; always 0 without latency); then the same for the ask.
+    * ``obs_trade_flow`` (default 0 = off): a half-life h > 0 in steps adds ``trade_flow``, the
+      signed market-order volume imbalance (B − S) / (B + S) in [−1, 1], B and S exponential
+      moving averages (weight 1 − 2^(−1/h) per step) of the volume bought and sold by market
+      orders each step (0 before any trade).
+
+    Both show state a κ/φ rule on imbalance, inventory and spread does not use; they change
+    neither the dynamics nor the draws (:mod:`mm_env.execution`, "Observation entries").
+
     Ranges (where the model is defined):
 
     * ``size_persistence`` ρ in [0, 1), or 1 with ``size_vol`` = 0 (sizes frozen where the
@@ -437,6 +473,7 @@ class SyntheticConfig(ExecutionFields, MarketConfig):
     def __post_init__(self) -> None:
         _positive_int("n_levels", self.n_levels)
         super().__post_init__()
+        _check_order_observation(self)
         if self.queue_model == "exact":
             _fail(
                 "queue_model",
@@ -496,6 +533,11 @@ class SyntheticConfig(ExecutionFields, MarketConfig):
     def spread_scale(self) -> float:
         """Two ticks (the typical spread of this book is one to three ticks)."""
         return 2.0 * self.tick_size
+
+    @property
+    def component_observation_names(self) -> tuple[str, ...]:
+        """The entries of ``obs_own_orders`` and ``obs_trade_flow`` (class docstring)."""
+        return _order_observation_names(self)
 
 
 @dataclass(frozen=True)
@@ -937,6 +979,11 @@ class ReplayConfig(ExecutionFields, MarketConfig):
             (:attr:`mm_env.data.OrderBook.recv_time`, e.g. a snapshot file's
             ``local_timestamp``), each row shown from when it was received.
             :mod:`mm_env.execution`, "Latency". Default 0.
+
+    Observation fields ``obs_own_orders`` and ``obs_trade_flow``: as in
+    :class:`SyntheticConfig`, with the recorded executions (by aggressor side) as the market
+    orders; the queue fraction and the trades are those of the book the agent observes (after
+    any feed latency), our orders' state the exchange's.
     """
 
     data_path: str | None = None
@@ -955,6 +1002,7 @@ class ReplayConfig(ExecutionFields, MarketConfig):
         _positive_int("n_levels", self.n_levels)
         super().__post_init__()
         _check_execution(self)
+        _check_order_observation(self)
         if isinstance(self.feed_latency, str):
             if self.feed_latency != "data":
                 _fail(
@@ -997,3 +1045,8 @@ class ReplayConfig(ExecutionFields, MarketConfig):
         """``spread_unit``; the env fills it in with the median spread of the data's split when
         it is not given (two ticks before that)."""
         return float(self.spread_unit) if self.spread_unit is not None else 2.0 * self.tick_size
+
+    @property
+    def component_observation_names(self) -> tuple[str, ...]:
+        """The entries of ``obs_own_orders`` and ``obs_trade_flow`` (class docstring)."""
+        return _order_observation_names(self)

@@ -29,7 +29,7 @@ from mm_env.core import (
     Simulator,
     observation_names,
 )
-from mm_env.execution import EXEC_INFO_KEYS, N_EXEC_INFO, X_FEES
+from mm_env.execution import EXEC_INFO_KEYS, N_EXEC_INFO, N_PENDING, X_FEES
 from mm_env.scenarios import (
     AvellanedaStoikovSimulator,
     NotebookSimulator,
@@ -156,6 +156,14 @@ class MarketMakingEnv(gym.Env[NDArray[np.floating], NDArray[np.floating]]):
     |       | alpha       | AS family, midprice "ou_alpha": α / its stationary sd | ℝ       |
     |       | sell_intensity, | AS family, arrivals "hawkes": each side's market-  | [0, ∞)  |
     |       | buy_intensity   | order intensity / its stationary mean            |         |
+    |       | bid_queue_ahead | MarketMaking, Replay, ``obs_own_orders``: size   | [0, 1]  |
+    |       |             | ahead of our bid / size displayed at its price       |         |
+    |       | bid_live    | ``obs_own_orders``: our bid rests at the market      | {0, 1}  |
+    |       | bid_in_flight | ``obs_own_orders``: bid requests in flight         | [0, 4]  |
+    |       | ask_...     | the same three for the ask                           |         |
+    |       | trade_flow  | MarketMaking, Replay, ``obs_trade_flow`` = half-life | [-1, 1] |
+    |       |             | h: EMA of (bought - sold) / (bought + sold) by       |         |
+    |       |             | market orders (:class:`~mm_env.config.SyntheticConfig`) |      |
 
     ## Rewards
 
@@ -234,6 +242,10 @@ class MarketMakingEnv(gym.Env[NDArray[np.floating], NDArray[np.floating]]):
       (``maker_fee_bps``, ...), zero by default; their info adds ``fees``, ``n_rejected``,
       ``bid_live``/``ask_live``, ``bid_in_flight``/``ask_in_flight`` and ``known_inventory``
       (the inventory the observation shows, lagged by the response latency).
+    * Later, for MarketMaking-v0/v1 and Replay-v0/v1: the observation options
+      ``obs_own_orders`` and ``obs_trade_flow`` (issue 12; table above), off by default, so
+      every id's default trajectories and observation space are unchanged and the ids keep
+      their versions.
     """
 
     metadata = {"render_modes": ["ansi", "rgb_array"], "render_fps": 30}
@@ -416,4 +428,10 @@ def observation_space(config: MarketConfig) -> spaces.Box:
             low[j], high[j] = 0.0, 1.0
         elif name.endswith("_intensity"):
             low[j] = 0.0
+        elif name.endswith(("_queue_ahead", "_live")):
+            low[j], high[j] = 0.0, 1.0
+        elif name.endswith("_in_flight"):
+            low[j], high[j] = 0.0, float(N_PENDING)
+        elif name == "trade_flow":
+            low[j], high[j] = -1.0, 1.0
     return spaces.Box(low.astype(dtype), high.astype(dtype), (len(names),), dtype)

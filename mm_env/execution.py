@@ -105,6 +105,19 @@ Latency (Replay: seconds on the data's clock, per-event and clock stepping alike
     inside a step: a fractional latency acts as the next whole number of steps; details in
     :mod:`mm_env.scenarios.synthetic`), no feed latency.
 
+Observation entries of our orders and of the trade flow (optional, off by default; the
+scenarios call :func:`write_order_observation`, written after every other entry)
+    * ``obs_own_orders``: per side (bid first), ``*_queue_ahead``: ``front`` of part 1 as a
+      fraction of the size displayed at its price in the book the agent observes, clipped to
+      [0, 1] (0 with no order, or when the order improves the best price or sits in a gap; 1
+      beyond the visible levels, where ``front`` is unknown); ``*_live``: 1 when an order
+      rests at the market (``info["bid_live"]``); ``*_in_flight``: the requests of that side
+      in flight, 0 to ``N_PENDING`` (``info["bid_in_flight"]``).
+    * ``obs_trade_flow`` = h > 0 (a half-life in steps): ``trade_flow`` =
+      (B − S) / (B + S), B and S exponential moving averages of the market-order volume
+      bought and sold per step, ``B += α (b − B)`` with α = 1 − 2^(−1/h) (0 before any trade);
+      in [−1, 1].
+
 Fees (``maker_fee_bps``, ``taker_fee_bps`` per traded value in basis points; ``maker_fee_per_unit``,
 ``taker_fee_per_unit`` per unit traded; a negative maker fee is a rebate). Each of our fills is a
 maker fill and pays ``q price maker_fee_bps / 1e4 + q maker_fee_per_unit`` from cash at the
@@ -305,10 +318,17 @@ class ExecParams(NamedTuple):
     response_latency: float
     random_latency: bool  # draws are passed in (column 0 entry, 1 response)
     track_response: bool  # response latency > 0 or random: observed inventory lags
+    obs_orders_at: int  # observation column of bid_queue_ahead (obs_own_orders), else -1
+    obs_flow_at: int  # observation column of trade_flow (obs_trade_flow), else -1
+    flow_alpha: float  # the trade flow's EMA weight 1 - 2^(-1/half-life), 0 when off
 
 
 def exec_params(config: Any, queue_model: int, queue_n: float) -> ExecParams:
     """The :class:`ExecParams` of a config (a SyntheticConfig or ReplayConfig)."""
+    from mm_env.core import observation_names
+
+    names = observation_names(config)
+    half_life = float(getattr(config, "obs_trade_flow", 0.0))
     tick = float(config.tick_size)
     entry = getattr(config, "entry_latency", 0.0)
     resp = getattr(config, "response_latency", 0.0)
@@ -328,6 +348,9 @@ def exec_params(config: Any, queue_model: int, queue_n: float) -> ExecParams:
         response_latency=float(resp) if isinstance(resp, (int, float)) else 0.0,
         random_latency=random_lat,
         track_response=random_lat or float(resp) > 0.0,
+        obs_orders_at=names.index("bid_queue_ahead") if "bid_queue_ahead" in names else -1,
+        obs_flow_at=names.index("trade_flow") if "trade_flow" in names else -1,
+        flow_alpha=1.0 - 2.0 ** (-1.0 / half_life) if half_life > 0.0 else 0.0,
     )
 
 
@@ -500,7 +523,9 @@ X_ASK_FLIGHT = X_FEES + 5
 X_KNOWN_INV = X_FEES + 6  # the inventory the agent knows (fills older than response latency)
 N_EXEC_INFO = 7
 X_N_UNSEEN = X_FEES + N_EXEC_INFO  # fills not yet seen by the agent (in the fill ring)
-N_EXEC_STATE = X_N_UNSEEN + 1  # scenario columns start here
+X_FLOW_BUY = X_N_UNSEEN + 1  # EMA of the market-order volume bought per step (obs_trade_flow)
+X_FLOW_SELL = X_N_UNSEEN + 2  # ... and sold
+N_EXEC_STATE = X_N_UNSEEN + 3  # scenario columns start here
 N_UNSEEN = 16  # fills the ring holds; when full, the oldest counts as seen
 EXEC_INFO_KEYS: tuple[str, ...] = (
     "fees",
@@ -572,6 +597,58 @@ def known_inventory(
             k += 1
     state[i, X_N_UNSEEN] = k
     return inventory - unseen
+
+
+#: observation names of obs_own_orders, in order (module docstring, "Observation entries")
+ORDER_OBSERVATION_NAMES: tuple[str, ...] = (
+    "bid_queue_ahead",
+    "bid_live",
+    "bid_in_flight",
+    "ask_queue_ahead",
+    "ask_live",
+    "ask_in_flight",
+)
+
+
+@njit(cache=True, inline="always")
+def update_trade_flow(state: NDArray[np.float64], i: int, buy: float, sell: float, ep: Any) -> None:
+    """One step of the trade flow's moving averages (``buy``, ``sell``: the step's market-order
+    volume on each side); nothing when ``obs_trade_flow`` is off."""
+    a = ep.flow_alpha
+    if a > 0.0:
+        state[i, X_FLOW_BUY] += a * (buy - state[i, X_FLOW_BUY])
+        state[i, X_FLOW_SELL] += a * (sell - state[i, X_FLOW_SELL])
+
+
+@njit(cache=True, inline="always")
+def write_order_observation(
+    obs: Any, i: int, state: NDArray[np.float64], shown_bid: float, shown_ask: float, ep: Any
+) -> None:
+    """The entries of ``obs_own_orders`` and ``obs_trade_flow`` of row ``i`` (module docstring,
+    "Observation entries"); ``shown_bid``/``shown_ask``: the size the observed book displays at
+    our order's price (0 improving or in a gap, inf beyond the visible levels, any value with
+    no order). Needs the live and in-flight columns of this step written first."""
+    c = ep.obs_orders_at
+    if c >= 0:
+        for side in range(2):
+            live = state[i, X_BID_LIVE + side] > 0.0
+            shown = shown_bid if side == 0 else shown_ask
+            front = state[i, col(side, O_FRONT)]
+            frac = 0.0
+            if live and shown > EMPTY:
+                if math.isinf(shown) or math.isinf(front):
+                    frac = 1.0
+                else:
+                    frac = min(max(front / shown, 0.0), 1.0)
+            obs[i, c] = frac
+            obs[i, c + 1] = 1.0 if live else 0.0
+            obs[i, c + 2] = state[i, X_BID_FLIGHT + side]
+            c += 3
+    if ep.obs_flow_at >= 0:
+        buy = state[i, X_FLOW_BUY]
+        sell = state[i, X_FLOW_SELL]
+        total = buy + sell
+        obs[i, ep.obs_flow_at] = (buy - sell) / total if total > EMPTY else 0.0
 
 
 @njit(cache=True, inline="always")

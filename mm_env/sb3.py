@@ -132,11 +132,13 @@ def make_sb3_vec_env(
     seed: int | None = None,
     **overrides: Any,
 ) -> MarketMakingVecEnv:
-    """An SB3 ``VecEnv`` of ``n_envs`` books of a registered id, config fields by keyword."""
+    """An SB3 ``VecEnv`` of ``n_envs`` books of a registered id (on the rules the id registers,
+    :data:`mm_env.ID_KWARGS`), config fields by keyword."""
     if env_id not in mm_env.ENV_IDS:
         raise ValueError(f"unknown env id {env_id!r}; known: {sorted(mm_env.ENV_IDS)}")
+    fields = {**mm_env.ID_KWARGS.get(env_id, {}), **overrides}
     venv = MarketMakingVectorEnv(
-        n_envs, mm_env.ENV_IDS[env_id], autoreset_mode=AutoresetMode.SAME_STEP, **overrides
+        n_envs, mm_env.ENV_IDS[env_id], autoreset_mode=AutoresetMode.SAME_STEP, **fields
     )
     adapter = MarketMakingVecEnv(venv)
     if seed is not None:

@@ -184,13 +184,70 @@ def test_every_registered_task_has_a_valid_config_before_any_training() -> None:
     needs its book: skipped without the data)."""
     from train.benchmark import TASKS, resolve_task
 
+    units = {}
     for task in TASKS.values():
-        if task.env_id == "mm_env/Replay-v0" and not (data_dir() / GOOG_DAY).is_dir():
+        replay = task.env_id.startswith("mm_env/Replay")
+        if replay and not (data_dir() / GOOG_DAY).is_dir():
             continue
         resolved = resolve_task(task)
-        if task.env_id == "mm_env/Replay-v0":
-            assert resolved.overrides["spread_unit"] > 0  # the morning's, shared by both
+        if replay:
+            units[task.name] = resolved.overrides["spread_unit"]
+            assert units[task.name] > 0  # the morning's, shared by both
             assert resolved.test_config()["split"] == "test"
+    if units:  # v0 and v1 on the same morning: the same unit
+        assert units["goog-exec"] == units["goog"]
+
+
+def test_execution_tasks_use_the_readme_execution_tables_settings() -> None:
+    """market-making-exec: MarketMaking-v1 with 5 steps of latency and the 0.2 bps rebate;
+    goog-exec: Replay-v1, exact queue, 10 ms, the 0.25 cent rebate and 0.30 cent taker fee."""
+    from train.benchmark import TASKS
+    from train.common import make_config
+
+    mm = make_config("mm_env/MarketMaking-v1", TASKS["market-making-exec"].test_config())
+    assert (mm.entry_latency, mm.response_latency) == (5.0, 5.0)
+    assert (mm.maker_fee_bps, mm.taker_fee_bps, mm.queue_model) == (-0.2, 0.3, "power:1")
+    assert mm.keep_priority and mm.fill_through
+    g = TASKS["goog-exec"]
+    assert g.env_id == "mm_env/Replay-v1" and g.overrides["queue_model"] == "exact"
+    assert (g.overrides["entry_latency"], g.overrides["maker_fee_per_unit"]) == (0.01, -0.0025)
+    assert g.overrides["taker_fee_per_unit"] == 0.003
+    assert {k: v for k, v in g.overrides.items() if k in TASKS["goog"].overrides} == dict(
+        TASKS["goog"].overrides
+    )  # the same day and split as goog
+
+
+@pytest.mark.parametrize(
+    ("env_id", "rules"),
+    [
+        ("mm_env/MarketMaking-v1", ("power:1", True, True)),
+        ("mm_env/Replay-v1", ("auto", True, True)),
+        ("mm_env/MarketMaking-v0", ("risk_averse", False, False)),
+    ],
+)
+def test_training_and_evaluation_configs_carry_the_ids_rules(env_id, rules) -> None:
+    """train.common.make_config (the evaluation's and the rules' config) and the SB3 adapter
+    (training) build an id's registered rules, as gym.make does: before, both built v1 ids on
+    the v0 rules, so a v1 task would have trained and been scored on the v0 execution."""
+    import gymnasium as gym
+
+    from train.common import make_config
+
+    def of(c):
+        return (c.queue_model, c.keep_priority, c.fill_through)
+
+    kw = {"data_path": str(data_dir() / GOOG_DAY)} if "Replay" in env_id else {}
+    if kw and not (data_dir() / GOOG_DAY).is_dir():
+        pytest.skip("the GOOG day is not in MM_ENV_DATA")
+    assert of(make_config(env_id, kw)) == rules
+    assert of(make_config(env_id, {**kw, "keep_priority": not rules[1]}))[1] == (not rules[1])
+    if kw:
+        return
+    assert of(gym.make(env_id).unwrapped.config) == rules
+    pytest.importorskip("stable_baselines3")
+    from mm_env.sb3 import make_sb3_vec_env
+
+    assert of(make_sb3_vec_env(env_id, n_envs=1).venv.config) == rules
 
 
 @needs_sb3
@@ -224,23 +281,128 @@ def test_missing_goog_data_is_a_clear_error(monkeypatch, tmp_path) -> None:
         resolve_task(TASKS["goog"])
 
 
+def test_defaults_are_the_readme_table() -> None:
+    """``python -m train benchmark`` with no option is the table's command: every default task,
+    seeds 0-4, 100k PPO and 10k SAC env-steps per run, 200 held-out episodes, 64 tuning ones."""
+    from train.__main__ import build_parser
+    from train.benchmark import DEFAULT_BUDGET, DEFAULT_TASKS, TASKS, BenchmarkArgs, parse_budget
+
+    args = build_parser().parse_args(["benchmark"])
+    assert (args.tasks, args.task, args.seeds, args.episodes) == (None, [], 5, 200)
+    assert args.tune_episodes == 64 and args.budget == [] and not args.no_resume
+    assert parse_budget([]) == DEFAULT_BUDGET == {"ppo": 100_000, "sac": 10_000}
+    assert BenchmarkArgs().budget == DEFAULT_BUDGET and BenchmarkArgs().tasks == DEFAULT_TASKS
+    assert set(DEFAULT_TASKS) == set(TASKS)  # every registered task is in the table
+
+
+def test_missing_book_is_a_skip_line_not_a_crash(monkeypatch, tmp_path: Path) -> None:
+    """A default task whose book is missing: one log line and one line of the table saying
+    where the data was looked for; the run goes on (here: nothing else to run)."""
+    from train.benchmark import BenchmarkArgs, run_benchmark
+
+    monkeypatch.setenv("MM_ENV_DATA", str(tmp_path / "nowhere"))
+    logged: list[str] = []
+    out = tmp_path / "bench"
+    result = run_benchmark(BenchmarkArgs(tasks=("goog",), out=str(out)), log=logged.append)
+    assert result["summaries"] == [] and list(result["meta"]["skipped"]) == ["goog"]
+    assert len(logged) == 1 and logged[0].startswith("[goog] skipped: task goog: data not found")
+    md = (out / "benchmark.md").read_text()
+    line = next(x for x in md.splitlines() if x.startswith("| goog |"))
+    assert "skipped: task goog: data not found at" in line and "set MM_ENV_DATA" in line
+    assert line.count("|") == 9  # a full row of the headline table (8 cells)
+    assert json.loads((out / "benchmark.json").read_text())["meta"]["skipped"]["goog"]
+
+
+def _fake_task_summary(name: str) -> dict:
+    s = {**_fake_summary(optimal=name == "cj"), "task": name}
+    s.update(tuned={}, runs={}, fit_seconds={}, seconds=2.0)
+    s["episodes"] = {r["policy"]: _fake(float(i), seed=i) for i, r in enumerate(s["table"])}
+    return s
+
+
+def test_a_finished_task_is_saved_and_reused_only_with_the_same_configuration(
+    tmp_path: Path,
+) -> None:
+    from train.benchmark import TASKS, BenchmarkArgs, load_task, save_task, task_key
+
+    args = BenchmarkArgs(out=str(tmp_path))
+    key = task_key(TASKS["cj"], args)
+    s = _fake_task_summary("cj")
+    save_task(tmp_path, s, key)
+    back = load_task(tmp_path, "cj", key)
+    assert back is not None and [r["policy"] for r in back["table"]] == list(s["episodes"])
+    for name, res in s["episodes"].items():
+        for metric, values in res.items():
+            np.testing.assert_array_equal(back["episodes"][name][metric], values)
+    assert back["tests"] == json.loads(json.dumps(s["tests"]))
+    # another budget, seed list, episode count or task definition: another key
+    for other in (
+        task_key(TASKS["cj"], BenchmarkArgs(budget={"ppo": 1, "sac": 1})),
+        task_key(TASKS["cj"], BenchmarkArgs(seeds=(0,))),
+        task_key(TASKS["cj"], BenchmarkArgs(episodes=10)),
+        task_key(TASKS["cj-inventory"], args),
+    ):
+        assert other != key and load_task(tmp_path, "cj", other) is None
+    # where the run writes and how many workers it uses change no number: same key
+    assert task_key(TASKS["cj"], BenchmarkArgs(out="elsewhere", workers=2)) == key
+    assert load_task(tmp_path, "market-making", key) is None  # never saved
+
+
+@pytest.mark.filterwarnings("ignore::UserWarning")
+def test_rerun_reuses_finished_tasks(monkeypatch, tmp_path: Path) -> None:
+    """A rerun of the same command does not train a finished task again (a stopped run is
+    finished by rerunning it); ``resume=False`` recomputes."""
+    pytest.importorskip("matplotlib")
+    import train.benchmark as tb
+
+    args = tb.BenchmarkArgs(tasks=("cj", "market-making"), out=str(tmp_path))
+    for name in args.tasks:
+        tb.save_task(tmp_path, _fake_task_summary(name), tb.task_key(tb.TASKS[name], args))
+    calls: list[str] = []
+
+    def fake_run_task(task, a, log):
+        calls.append(task.name)
+        return _fake_task_summary(task.name)
+
+    monkeypatch.setattr(tb, "run_task", fake_run_task)
+    logged: list[str] = []
+    result = tb.run_benchmark(args, log=logged.append)
+    assert calls == [] and result["meta"]["reused_tasks"] == ["cj", "market-making"]
+    assert sum("reused from" in x for x in logged) == 2
+    tb.run_benchmark(replace_args(args, episodes=50), log=logged.append)  # another config
+    assert calls == ["cj", "market-making"]
+    tb.run_benchmark(replace_args(args, resume=False), log=logged.append)
+    assert calls == ["cj", "market-making"] * 2
+
+
+def replace_args(args, **kw):
+    from dataclasses import replace
+
+    return replace(args, **kw)
+
+
 @pytest.mark.slow
 @needs_sb3
-def test_benchmark_tiny_end_to_end(tmp_path: Path, capsys) -> None:
-    """``python -m train benchmark`` with one seed, a tiny budget and two tasks (the CJ
-    inventory variant, which has an optimum, and MarketMaking-v0, which has not): every row,
-    the files, and the optimum's normalised score of 1."""
+def test_benchmark_tiny_end_to_end(tmp_path: Path, capsys, monkeypatch) -> None:
+    """The one command, tiny: ``python -m train benchmark --seeds 1 --budget 2000 --episodes 5``
+    on the CJ inventory variant (an optimum), the execution task on MarketMaking-v1 (none) and
+    goog with its book missing: every row, the files, the optimum's normalised score of 1, the
+    skip line; then the same command again reuses both tasks (no training)."""
     from train.__main__ import main
 
+    monkeypatch.setenv("MM_ENV_DATA", str(tmp_path / "no-data"))
     out = tmp_path / "bench"
-    argv = ["benchmark", "--tasks", "cj-inventory,market-making", "--seeds", "1"]
-    argv += ["--budget", "ppo=2048", "--budget", "sac=300", "--episodes", "6"]
-    argv += ["--tune-episodes", "3", "--n-envs", "16", "--out", str(out)]
+    argv = ["benchmark", "--tasks", "cj-inventory,market-making-exec,goog", "--seeds", "1"]
+    argv += ["--budget", "2000", "--episodes", "5", "--tune-episodes", "3", "--n-envs", "16"]
+    argv += ["--workers", "1", "--out", str(out)]
     assert main(argv) == 0
     printed = capsys.readouterr().out
-    assert "| cj-inventory |" in printed and "| market-making |" in printed
+    assert "| cj-inventory |" in printed and "| market-making-exec |" in printed
+    assert "[goog] skipped: task goog: data not found" in printed
+    assert "| goog | skipped: task goog: data not found" in printed
     data = json.loads((out / "benchmark.json").read_text())
-    assert data["meta"]["finished_tasks"] == ["cj-inventory", "market-making"]
+    assert data["meta"]["finished_tasks"] == ["cj-inventory", "market-making-exec"]
+    assert list(data["meta"]["skipped"]) == ["goog"]
     for task in data["tasks"]:
         kinds = [r["kind"] for r in task["table"]]
         assert {"random", "best constant quote", "notebook rule", "tuned κ/φ rule"} <= set(kinds)
@@ -250,6 +412,16 @@ def test_benchmark_tiny_end_to_end(tmp_path: Path, capsys) -> None:
     assert cj["optimal"]["normalized"] == 1.0 and cj["best constant quote"]["normalized"] == 0
     assert (out / "cj-inventory.png").stat().st_size > 2000
     assert json.loads((out / "benchmark_config.json").read_text())["seeds"] == [0]
+    # the training run of the execution task is on MarketMaking-v1's rules, with the latency
+    run = Path(data["tasks"][1]["runs"]["ppo"][0])
+    saved = json.loads((run / "config.json").read_text())
+    fields = saved["scenario_config"]
+    assert fields["queue_model"] == "power:1" and fields["entry_latency"] == 5.0
+    # the same command again: both tasks reused, the same table
+    assert main(argv) == 0
+    again = capsys.readouterr().out
+    assert again.count("reused from") == 2 and " ppo: " not in again
+    assert json.loads((out / "benchmark.json").read_text())["tasks"] == data["tasks"]
 
 
 # ---- the discrete ladder action ------------------------------------------------------------

@@ -77,6 +77,11 @@ def _sizes() -> st.SearchStrategy[float]:
     return _floats(1e-3, 1e4)
 
 
+#: the optional observation entries of MarketMaking and Replay (mm_env.execution)
+ORDER_OBSERVATION: dict[str, st.SearchStrategy[Any]] = {
+    "obs_own_orders": st.booleans(),
+    "obs_trade_flow": st.one_of(st.just(0.0), _floats(1e-6, 1e6)),
+}
 SCENARIO_FIELDS: dict[str, dict[str, st.SearchStrategy[Any]]] = {
     "notebook": {
         "initial_mid": _floats(-1e3, 1e4),
@@ -121,6 +126,7 @@ SCENARIO_FIELDS: dict[str, dict[str, st.SearchStrategy[Any]]] = {
             _floats(0.0, 30.0), st.just("lognormal:2,1"), st.just((0.0, 0.5, 7.0))
         ),
         "response_latency": st.one_of(_floats(0.0, 30.0), st.just("lognormal:1,0.5")),
+        **ORDER_OBSERVATION,
     },
     "avellaneda_stoikov": {
         "initial_mid": _floats(-1e3, 1e4),
@@ -137,6 +143,7 @@ SCENARIO_FIELDS: dict[str, dict[str, st.SearchStrategy[Any]]] = {
         "split_fraction": _floats(0.05, 0.95),
         "infer_trades": st.booleans(),
         "spread_unit": st.one_of(st.none(), _floats(1e-3, 1.0)),
+        **ORDER_OBSERVATION,
     },
 }
 SCENARIO_FIELDS["cartea_jaimungal"] = SCENARIO_FIELDS["avellaneda_stoikov"]

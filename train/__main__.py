@@ -202,8 +202,9 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument(
         "--tasks",
         default=None,
-        help="comma-separated task names (cj, cj-inventory, market-making, goog) and/or "
-        "replay:PATH (default: cj,cj-inventory,market-making,goog)",
+        help="comma-separated task names (cj, cj-inventory, market-making, goog, "
+        "market-making-exec, goog-exec) and/or replay:PATH (default: all of them but "
+        "replay:PATH; a task whose book is missing is skipped)",
     )
     b.add_argument(
         "--task", action="append", default=[], help="one more task (repeatable): NAME, replay:PATH"
@@ -214,12 +215,25 @@ def build_parser() -> argparse.ArgumentParser:
         action="append",
         default=[],
         metavar="STEPS|ALGO=STEPS",
-        help="env-steps per learner run (default ppo=100000, sac=20000); 0 skips a learner",
+        help="env-steps per learner run (default ppo=100000, sac=10000); 0 skips a learner",
     )
     b.add_argument("--episodes", type=int, default=200, help="held-out evaluation episodes")
     b.add_argument("--seed", type=int, default=EVAL_SEED_BASE, help="evaluation seed")
     b.add_argument("--tune-episodes", type=int, default=64, help="training episodes for tuning")
     b.add_argument("--n-envs", type=int, default=64)
+    b.add_argument(
+        "--workers",
+        type=int,
+        default=None,
+        help="training seeds and tuning episodes at once on a local Ray (default: all cores, "
+        "serial without Ray); 1 = serial, no Ray (the same numbers)",
+    )
+    b.add_argument(
+        "--no-resume",
+        action="store_true",
+        help="recompute every task (default: reuse the tasks finished in --out before with the "
+        "same configuration)",
+    )
     b.add_argument("--out", default="reports/benchmark")
     b.add_argument(
         "--rescore",
@@ -375,6 +389,7 @@ def run(args: argparse.Namespace) -> int:
 def _benchmark(args: argparse.Namespace) -> int:
     from train.benchmark import DEFAULT_TASKS, BenchmarkArgs, parse_budget, rescore, run_benchmark
     from train.common import check_eval_seed
+    from train.parallel import check_workers
 
     if args.rescore:
         result = rescore([Path(d) for d in args.rescore], Path(args.out))
@@ -387,6 +402,7 @@ def _benchmark(args: argparse.Namespace) -> int:
     if args.seeds < 1:
         raise CliError(f"--seeds must be at least 1 (got {args.seeds})")
     check_eval_seed(args.seed)
+    check_workers(args.workers)
     bargs = BenchmarkArgs(
         tasks=tuple(tasks) or DEFAULT_TASKS,
         seeds=tuple(range(args.seeds)),
@@ -396,6 +412,8 @@ def _benchmark(args: argparse.Namespace) -> int:
         tune_episodes=args.tune_episodes,
         n_envs=args.n_envs,
         out=args.out,
+        workers=args.workers,
+        resume=not args.no_resume,
     )
     command = "python -m train " + " ".join(sys.argv[1:]) if sys.argv[1:] else ""
 

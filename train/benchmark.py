@@ -29,7 +29,17 @@ streams are below, the validation stream above); a replay task also evaluates on
 
 Adding a task is one entry of :data:`TASKS` (an env id, its overrides, train/test overrides,
 the optimal agent if any, fit options); a task with execution realism (MarketMaking-v1 or
-Replay-v1 with latency and fees) is such an entry (none is registered yet).
+Replay-v1 with latency and fees) is such an entry: ``market-making-exec`` and ``goog-exec``,
+whose settings are those of the README's execution tables (chosen there before any training).
+
+One command, the table: ``python -m train benchmark`` with its defaults (:data:`DEFAULT_TASKS`,
+seeds 0-4, :data:`DEFAULT_BUDGET`, 200 held-out episodes) is the README's table. A task whose
+book is missing (``$MM_ENV_DATA`` unset or without the file) is skipped with a line saying so,
+in the log and in the table, instead of stopping the run. Resuming: every finished task is
+saved under ``OUT/tasks/NAME/`` (its summary and per-episode values) with the key of its
+configuration (the resolved task and every argument that changes a number); a rerun with the
+same configuration reuses it instead of training again, so a stopped run is finished by
+running the same command again (``--no-resume`` recomputes everything).
 """
 
 from __future__ import annotations
@@ -140,11 +150,54 @@ TASKS: dict[str, Task] = {
         train_overrides={"split": "train"},
         test_overrides={"split": "test"},
     ),
-    # Execution realism is one more entry here, e.g. Task("market-making-exec",
-    # "mm_env/MarketMaking-v1", "...", overrides={"entry_latency": 2, "maker_fee_bps": -0.2}).
+    "market-making-exec": Task(
+        "market-making-exec",
+        "mm_env/MarketMaking-v1",
+        "the same book on the execution rules of MarketMaking-v1 (a partly filled order keeps "
+        "its place, power:1 queue, fills through our price) with the settings of the README's "
+        "MarketMaking-v1 execution table: 5 steps of entry and response latency (a few "
+        "steps: between the table's 1, where little changes, and 20, where the touch quote "
+        "fills 60% less) and a 0.2 bps maker rebate (taker fee 0.3 bps, paid only by "
+        "liquidate_at_end, off); orders in flight and a lagging inventory are what a rule "
+        "on imbalance and inventory cannot see",
+        overrides={
+            "entry_latency": 5.0,
+            "response_latency": 5.0,
+            "maker_fee_bps": -0.2,
+            "taker_fee_bps": 0.3,
+        },
+    ),
+    "goog-exec": Task(
+        "goog-exec",
+        "mm_env/Replay-v1",
+        "the GOOG day (train on the morning, test on the afternoon) on Replay-v1: the exact "
+        "FIFO queue from LOBSTER's order ids, 10 ms entry and response latency and NASDAQ's "
+        "2012 per-share fees (0.25 cent maker rebate, 0.30 cent taker fee), the settings of "
+        "the README's GOOG execution table",
+        overrides={
+            "data_path": f"$MM_ENV_DATA/{GOOG_DAY}",
+            "split_time": NOON,
+            "queue_model": "exact",
+            "entry_latency": 0.01,
+            "response_latency": 0.01,
+            "maker_fee_per_unit": -0.0025,
+            "taker_fee_per_unit": 0.003,
+        },
+        train_overrides={"split": "train"},
+        test_overrides={"split": "test"},
+    ),
 }
 
-DEFAULT_TASKS = ("cj", "cj-inventory", "market-making", "goog")
+#: every registered task (a task whose book is missing is skipped)
+DEFAULT_TASKS = ("cj", "cj-inventory", "market-making", "goog", "market-making-exec", "goog-exec")
+#: the replay ids, whose observation's spread unit the benchmark fixes to the training split's
+REPLAY_IDS = ("mm_env/Replay-v0", "mm_env/Replay-v1")
+#: env-steps per learner run of the README's table (SAC is about 50x slower per env-step)
+DEFAULT_BUDGET: dict[str, int] = {"ppo": 100_000, "sac": 10_000}
+
+
+class MissingData(CliError):
+    """A task's book is not where ``$MM_ENV_DATA`` says: the benchmark skips the task."""
 
 
 def replay_task(path: str) -> Task:
@@ -182,13 +235,13 @@ def resolve_task(task: Task) -> Task:
     if isinstance(path, str) and path.startswith("$MM_ENV_DATA/"):
         path = str(data_dir() / path[len("$MM_ENV_DATA/") :])
         if not Path(path).exists():
-            raise CliError(
+            raise MissingData(
                 f"task {task.name}: data not found at {path} (set MM_ENV_DATA to the folder "
                 "holding lobster/)"
             )
         overrides["data_path"] = path
     task = replace(task, overrides=overrides)
-    if task.env_id == "mm_env/Replay-v0" and "spread_unit" not in overrides:
+    if task.env_id in REPLAY_IDS and "spread_unit" not in overrides:
         import mm_env
 
         venv = mm_env.MarketMakingVectorEnv(
@@ -249,7 +302,7 @@ def run_job(job: Job) -> dict[str, np.ndarray]:
 class BenchmarkArgs:
     tasks: tuple[str, ...] = DEFAULT_TASKS
     seeds: tuple[int, ...] = (0, 1, 2, 3, 4)
-    budget: dict[str, int] = field(default_factory=lambda: {"ppo": 100_000, "sac": 20_000})
+    budget: dict[str, int] = field(default_factory=lambda: dict(DEFAULT_BUDGET))
     episodes: int = 200
     seed: int = EVAL_SEED_BASE
     tune_seed: int = 12345
@@ -258,6 +311,7 @@ class BenchmarkArgs:
     eval_freq: int | None = None  # default: a fifth of the budget
     out: str = "reports/benchmark"
     workers: int | None = 1
+    resume: bool = True
     kappas: tuple[float, ...] = KAPPA_GRID
     phis: tuple[float, ...] = PHI_GRID
 
@@ -477,8 +531,9 @@ def format_task(s: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-def format_summary(summaries: list[dict[str, Any]]) -> str:
-    """The headline table: normalised score of every row kind per task."""
+def format_summary(summaries: list[dict[str, Any]], skipped: dict[str, str] | None = None) -> str:
+    """The headline table: normalised score of every row kind per task; a skipped task (its
+    book missing) is a line saying why."""
     kinds = ["random", *RULES, "optimal", *LEARNERS]
     head = ["task", *[k.upper() if k in LEARNERS else k for k in kinds]]
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
@@ -489,6 +544,8 @@ def format_summary(summaries: list[dict[str, Any]]) -> str:
             r = by_kind.get(k)
             cells.append("—" if r is None else f"{_fmt(r['normalized'])} ({_fmt(r['return'])})")
         lines.append("| " + " | ".join(cells) + " |")
+    for name, why in (skipped or {}).items():
+        lines.append(f"| {name} | skipped: {why} |" + " |" * (len(head) - 2))
     return "\n".join(lines)
 
 
@@ -526,7 +583,7 @@ def write_benchmark(
         "",
         f"Command: `{meta.get('command', '')}`",
         "",
-        f"Seeds {meta['seeds']}; budget {meta['budget']} env-steps per learner run; "
+        f"Seeds {list(meta['seeds'])}; budget {meta['budget']} env-steps per learner run; "
         f"{meta['episodes']} held-out evaluation episodes (seed {meta['seed']}); rules tuned "
         f"on {meta['tune_episodes']} training episodes (seed {meta['tune_seed']}); "
         f"runtime {meta.get('seconds', math.nan):.0f} s.",
@@ -534,7 +591,7 @@ def write_benchmark(
         "Normalised score (mean return in brackets): 0 = best constant quote, 1 = optimum "
         "(where known) or best row.",
         "",
-        format_summary(summaries),
+        format_summary(summaries, meta.get("skipped")),
         "",
     ]
     for s in summaries:
@@ -552,8 +609,57 @@ def write_benchmark(
     return {"markdown": out / "benchmark.md", "json": out / "benchmark.json", **figures}
 
 
+#: arguments that change no number of a task (so a rerun with other values reuses its runs)
+_NOT_IN_KEY = ("tasks", "out", "workers", "resume")
+
+
+def task_key(task: Task, args: BenchmarkArgs) -> str:
+    """The configuration a task's results depend on, as a JSON string: the resolved task (data
+    path and spread unit filled in) and every argument except :data:`_NOT_IN_KEY`."""
+    run = {k: v for k, v in asdict(args).items() if k not in _NOT_IN_KEY}
+    return json.dumps({"task": asdict(task), "args": run}, sort_keys=True, default=str)
+
+
+def _task_dir(out: Path, name: str) -> Path:
+    return out / "tasks" / name.replace(":", "_").replace("/", "_")
+
+
+def save_task(out: Path, summary: dict[str, Any], key: str) -> None:
+    """A finished task's summary and per-episode values, with its configuration key."""
+    d = _task_dir(out, summary["task"])
+    d.mkdir(parents=True, exist_ok=True)
+    arrays = {
+        f"{name}|{metric}": values
+        for name, res in summary["episodes"].items()
+        for metric, values in res.items()
+    }
+    np.savez_compressed(d / "episodes.npz", **arrays)
+    slim = {k: v for k, v in summary.items() if k != "episodes"}
+    write_json(d / "summary.json", {"key": key, "summary": slim})
+
+
+def load_task(out: Path, name: str, key: str) -> dict[str, Any] | None:
+    """The saved summary of a finished task run with configuration ``key``, else None."""
+    d = _task_dir(out, name)
+    if not (d / "summary.json").is_file() or not (d / "episodes.npz").is_file():
+        return None
+    saved = json.loads((d / "summary.json").read_text())
+    if saved.get("key") != key:
+        return None
+    summary: dict[str, Any] = saved["summary"]
+    episodes: dict[str, dict[str, np.ndarray]] = {}
+    with np.load(d / "episodes.npz") as z:
+        for k in z.files:
+            row, _, metric = k.rpartition("|")
+            episodes.setdefault(row, {})[metric] = z[k]
+    summary["episodes"] = {r["policy"]: episodes[r["policy"]] for r in summary["table"]}
+    return summary
+
+
 def run_benchmark(args: BenchmarkArgs, command: str = "", log: Any = print) -> dict[str, Any]:
-    """The whole benchmark: every task of ``args``, then the files in ``args.out``."""
+    """The whole benchmark: every task of ``args``, then the files in ``args.out``. A task
+    whose book is missing is skipped (a log line, and a line of the table); a task finished
+    before with the same configuration (:func:`task_key`) is reused when ``args.resume``."""
     if len(args.seeds) < 1:
         raise CliError("--seeds: at least one training seed")
     if args.episodes < 2:
@@ -562,8 +668,14 @@ def run_benchmark(args: BenchmarkArgs, command: str = "", log: Any = print) -> d
         if algo not in args.budget:
             raise CliError(f"--budget needs a value for {algo}")
     tasks = [get_task(t) for t in args.tasks]
+    resolved: dict[str, Task] = {}
+    skipped: dict[str, str] = {}
     for t in tasks:  # every task's data and config checked before any training
-        resolve_task(t)
+        try:
+            resolved[t.name] = resolve_task(t)
+        except MissingData as exc:
+            skipped[t.name] = str(exc)
+            log(f"[{t.name}] skipped: {exc}")
     started = time.time()
     out = Path(args.out)
     meta: dict[str, Any] = {
@@ -571,16 +683,34 @@ def run_benchmark(args: BenchmarkArgs, command: str = "", log: Any = print) -> d
         "tasks": [t.name for t in tasks],
         "task_definitions": [asdict(t) for t in tasks],
         **{k: v for k, v in asdict(args).items() if k != "tasks"},
+        "skipped": skipped,
         "versions": versions(),
         "git_commit": git_commit(),
         "started": time.strftime("%Y-%m-%dT%H:%M:%S"),
     }
     write_json(out / "benchmark_config.json", meta)
-    summaries = []
+    summaries: list[dict[str, Any]] = []
+    reused: list[str] = []
+    paths: dict[str, Path] = {}
     for t in tasks:  # the files are rewritten after every task: a cut-off run keeps its tables
-        summaries.append(run_task(t, args, log))
+        if t.name in skipped:
+            continue
+        key = task_key(resolved[t.name], args)
+        summary = load_task(out, t.name, key) if args.resume else None
+        if summary is not None:
+            log(f"[{t.name}] reused from {_task_dir(out, t.name)} (same configuration)")
+            reused.append(t.name)
+        else:
+            summary = run_task(t, args, log)
+            save_task(out, summary, key)
+        summaries.append(summary)
         meta["seconds"] = time.time() - started
         meta["finished_tasks"] = [s["task"] for s in summaries]
+        meta["reused_tasks"] = reused
+        paths = write_benchmark(summaries, out, meta)
+    if not summaries:
+        meta["seconds"] = time.time() - started
+        meta["finished_tasks"] = []
         paths = write_benchmark(summaries, out, meta)
     return {"summaries": summaries, "paths": paths, "meta": meta}
 
@@ -617,6 +747,8 @@ def rescore(dirs: list[Path], out: Path) -> dict[str, Any]:
     meta["command"] = " ; ".join(m["command"] for m in metas)
     meta["seconds"] = sum(m["seconds"] for m in metas)
     meta["finished_tasks"] = [s["task"] for s in summaries]
+    skipped = {k: v for m in metas for k, v in m.get("skipped", {}).items()}
+    meta["skipped"] = {k: v for k, v in skipped.items() if k not in meta["finished_tasks"]}
     meta["rescored_from"] = [str(d) for d in dirs]
     paths = write_benchmark(summaries, out, meta)
     return {"summaries": summaries, "paths": paths, "meta": meta}
@@ -624,7 +756,7 @@ def rescore(dirs: list[Path], out: Path) -> dict[str, Any]:
 
 def parse_budget(items: list[str]) -> dict[str, int]:
     """``["100000"]`` (every learner) or ``["ppo=150000", "sac=20000"]``."""
-    budget = {"ppo": 100_000, "sac": 20_000}
+    budget = dict(DEFAULT_BUDGET)
     for item in items:
         key, _, value = item.rpartition("=")
         try:

@@ -70,9 +70,12 @@ def parse_overrides(items: list[str] | None) -> dict[str, Any]:
 
 
 def make_config(env_id: str, overrides: dict[str, Any]) -> Any:
-    """The scenario config for an id with overrides; bad values become a CliError."""
+    """The scenario config for an id with overrides, on the rules the id registers
+    (:data:`mm_env.ID_KWARGS`: MarketMaking-v1's and Replay-v1's execution rules); bad values
+    become a CliError."""
     try:
-        return mm_env.make_config(mm_env.ENV_IDS[check_env_id(env_id)], **overrides)
+        scenario = mm_env.ENV_IDS[check_env_id(env_id)]
+        return mm_env.make_config(scenario, **{**mm_env.ID_KWARGS.get(env_id, {}), **overrides})
     except ValueError as exc:
         raise CliError(str(exc)) from exc
 

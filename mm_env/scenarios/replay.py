@@ -113,6 +113,8 @@ from mm_env.execution import (
     push_request,
     reset_orders,
     taker_fee,
+    update_trade_flow,
+    write_order_observation,
 )
 
 #: rows from which the multi-threaded build runs: this scenario's rows cost enough that the
@@ -169,6 +171,14 @@ def _replay_observe(state, i, b, d, params, depths, obs, ep) -> None:  # pragma:
     )
     if ep.track_response:
         obs[i, 1] = state[i, X_KNOWN_INV] / params[P_INV_NORM]
+    if ep.obs_orders_at >= 0 or ep.obs_flow_at >= 0:
+        ours_b = state[i, col(0, O_PRICE)]
+        ours_a = state[i, col(1, O_PRICE)]
+        shown_b = 0.0 if math.isnan(ours_b) else displayed_at(d.bid_t[b], d.bid_sz[b], ours_b, True)
+        shown_a = (
+            0.0 if math.isnan(ours_a) else displayed_at(d.ask_t[b], d.ask_sz[b], ours_a, False)
+        )
+        write_order_observation(obs, i, state, shown_b, shown_a, ep)
 
 
 @row_function()
@@ -320,6 +330,15 @@ def _replay_step_row(i, state, d, params, ep, actions, lat, depths, obs, truncat
         state[i, X_KNOWN_INV] = known_inventory(state, i, ring, now, state[i, INVENTORY])
     else:
         state[i, X_KNOWN_INV] = state[i, INVENTORY]
+    if ep.flow_alpha > 0.0:  # the executions between the book observed before and the one now
+        bought = 0.0
+        sold = 0.0
+        for j in range(d.trade_ptr[o + 1], d.trade_ptr[d.grid[g + 1, 1] + 1]):
+            if d.trades[j, 2] < 0.0:
+                sold += d.trades[j, 1]
+            else:
+                bought += d.trades[j, 1]
+        update_trade_flow(state, i, bought, sold, ep)
     _replay_observe(state, i, d.grid[g + 1, 1], d, params, depths, obs, ep)
 
 

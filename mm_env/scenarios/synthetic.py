@@ -114,6 +114,8 @@ from mm_env.execution import (
     push_request,
     reset_orders,
     taker_fee,
+    update_trade_flow,
+    write_order_observation,
 )
 
 #: rows from which the multi-threaded build runs: this scenario's rows cost enough that the
@@ -287,6 +289,12 @@ def synthetic_observe(
     )
     if ep.track_response:
         obs[i, 1] = state[i, X_KNOWN_INV] / params[P_INV_NORM]
+    if ep.obs_orders_at >= 0 or ep.obs_flow_at >= 0:
+        ours_b = state[i, col(0, O_PRICE)]
+        ours_a = state[i, col(1, O_PRICE)]
+        shown_b = 0.0 if math.isnan(ours_b) else shown_at(bid_sizes, bt, ours_b, True)
+        shown_a = 0.0 if math.isnan(ours_a) else shown_at(ask_sizes, at, ours_a, False)
+        write_order_observation(obs, i, state, shown_b, shown_a, ep)
 
 
 @njit(cache=True, inline="always")
@@ -355,8 +363,11 @@ def _synthetic_step_row(
     rate = params[P_MO_RATE]
     sens = params[P_MO_SENS]
     p_buy = rate * (1.0 + sens * imb)
+    bought = 0.0
+    sold = 0.0
     if u[i, U_BUY] < p_buy:
         volume = -params[P_MO_SIZE] * math.log(1.0 - u[i, U_BUY] / p_buy)
+        bought = volume
         our = state[i, col(1, O_PRICE)]
         level = level_of_price(at, our, False, n_levels) if not math.isnan(our) else n_levels
         ours = sweep(state, i, 1, asz, level, volume, ep)
@@ -365,6 +376,7 @@ def _synthetic_step_row(
     p_sell = rate * (1.0 - sens * imb)
     if u[i, U_SELL] < p_sell:
         volume = -params[P_MO_SIZE] * math.log(1.0 - u[i, U_SELL] / p_sell)
+        sold = volume
         our = state[i, col(0, O_PRICE)]
         level = level_of_price(bt, our, True, n_levels) if not math.isnan(our) else n_levels
         ours = sweep(state, i, 0, bs, level, volume, ep)
@@ -422,6 +434,7 @@ def _synthetic_step_row(
         state[i, X_KNOWN_INV] = known_inventory(state, i, ring, t + 1.0, state[i, INVENTORY])
     else:
         state[i, X_KNOWN_INV] = state[i, INVENTORY]
+    update_trade_flow(state, i, bought, sold, ep)
     synthetic_observe(state, i, bs, asz, params, depths, obs, ep)
 
 
