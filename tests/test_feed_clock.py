@@ -149,11 +149,10 @@ def test_snapshot_file_bad_local_timestamps(tmp_path: Path) -> None:
         load_snapshots(write_csv(tmp_path / "back.csv", ["0.5", "3.0", "2.5"]))
 
 
-def test_to_hftbacktest_takes_local_ts_from_the_receive_clock() -> None:
-    lag = np.linspace(0.001, 0.004, N_ROWS)
-    book = crafted(lag)
+def with_trades(book: OrderBook) -> OrderBook:
+    """``book`` with two trades (hftbacktest's format needs some)."""
     trades = {"time": [3.0, 9.0], "price": [100.02, 100.0], "size": [1.0, 2.0], "side": [1, -1]}
-    book = OrderBook.from_arrays(
+    return OrderBook.from_arrays(
         book.time,
         book.bid_prices,
         book.bid_sizes,
@@ -162,9 +161,32 @@ def test_to_hftbacktest_takes_local_ts_from_the_receive_clock() -> None:
         trades=trades,
         recv_time=book.recv_time,
     )
+
+
+def test_to_hftbacktest_takes_local_ts_from_the_receive_clock() -> None:
+    lag = np.linspace(0.001, 0.004, N_ROWS)
+    book = with_trades(crafted(lag))
     events = to_hftbacktest(book, "l2")
     delay_ns = events["local_ts"] - events["exch_ts"]
     assert delay_ns.min() >= 1_000_000 and delay_ns.max() <= 4_000_000
     assert np.unique(delay_ns).size > 1  # each row's own delay
     with pytest.raises(ValueError, match="feed_latency"):
         to_hftbacktest(book, "l2", feed_latency=0.001)
+
+
+def test_receive_clock_round_trips_through_hftbacktest_events() -> None:
+    from mm_env.data.hftbacktest import from_hftbacktest
+
+    lag = np.linspace(0.001, 0.004, N_ROWS)
+    book = with_trades(crafted(lag))
+    back = from_hftbacktest(to_hftbacktest(book, "l2"), n_levels=3)
+    assert back.recv_time is not None and back.n_rows == book.n_rows
+    np.testing.assert_allclose(back.recv_time, book.recv_time, rtol=0, atol=1e-9)
+    np.testing.assert_array_equal(back.bid_sizes, book.bid_sizes)
+    one_clock = from_hftbacktest(to_hftbacktest(with_trades(crafted(None)), "l2"), n_levels=3)
+    assert one_clock.recv_time is None
+    shifted = from_hftbacktest(
+        to_hftbacktest(with_trades(crafted(None)), "l2", feed_latency=0.002), 3
+    )
+    assert shifted.recv_time is not None
+    np.testing.assert_allclose(shifted.recv_time - shifted.time, 0.002, rtol=0, atol=1e-9)

@@ -584,7 +584,9 @@ def from_hftbacktest(
     One book row per distinct exchange timestamp of a depth or trade event (the state after
     its last event), the ``n_levels`` best levels a side; times are ``(exch_ts - time_origin_ns) /
     1e9`` seconds. Trade events become the trades (aggressor from the ``BUY`` / ``SELL`` flag),
-    each reflected from the first row at or after its time. Rows are checked as every loader
+    each reflected from the first row at or after its time. Where ``local_ts`` differs from
+    ``exch_ts``, each row's receive time (:attr:`OrderBook.recv_time`) is the largest
+    ``local_ts`` of its events, seconds on the same origin. Rows are checked as every loader
     checks them (``on_error``, see :func:`mm_env.data.book.check_rows`): a one-sided or crossed
     row raises by default. Market-by-order (L3) events raise ``ValueError``.
     """
@@ -606,6 +608,22 @@ def from_hftbacktest(
         "size": tr["qty"],
         "side": np.where((tr["ev"] & BUY_EVENT) == BUY_EVENT, 1.0, -1.0),
     }
+    # the receive clock: a row is received with the last of its events (its largest local_ts);
+    # one clock (local_ts == exch_ts everywhere) gives no recv_time
+    kinds_sel = (DEPTH_EVENT, DEPTH_SNAPSHOT_EVENT, DEPTH_CLEAR_EVENT, TRADE_EVENT)
+    sel = np.flatnonzero(exch & np.isin(kinds, kinds_sel))
+    sel_ts = events["exch_ts"][sel]
+    starts = np.flatnonzero(np.r_[True, sel_ts[1:] != sel_ts[:-1]])
+    row_local = np.maximum.reduceat(events["local_ts"][sel].astype(np.int64), starts)
+    recv = None if np.array_equal(row_local, ts) else (row_local - origin) / 1e9
     return OrderBook.from_arrays(
-        (ts - origin) / 1e9, bp, bs, ap, asz, trades=trades, source=source, on_error=on_error
+        (ts - origin) / 1e9,
+        bp,
+        bs,
+        ap,
+        asz,
+        trades=trades,
+        source=source,
+        on_error=on_error,
+        recv_time=recv,
     )
