@@ -9,7 +9,7 @@ import gymnasium as gym
 import numpy as np
 import pytest
 
-from mm_env.data import OrderBook, load_snapshots
+from mm_env.data import OrderBook
 from mm_env.data.book import BookDataError
 from mm_env.data.hftbacktest import to_hftbacktest
 
@@ -121,6 +121,8 @@ def write_csv(path: Path, local: list[str]) -> Path:
 
 def test_snapshot_file_local_timestamp_is_the_receive_clock(tmp_path: Path) -> None:
     pytest.importorskip("pandas", reason="the snapshot loader needs pandas (train extra)")
+    from mm_env.data import load_snapshots
+
     book = load_snapshots(write_csv(tmp_path / "s.csv", ["0.25", "1.5", "2.5", "3.75"]))
     np.testing.assert_array_equal(book.recv_time, [0.25, 1.5, 2.5, 3.75])
     iso = ["2024-01-01T00:00:00.25Z", "2024-01-01T00:00:01.5Z"]
@@ -139,6 +141,8 @@ def test_snapshot_file_local_timestamp_is_the_receive_clock(tmp_path: Path) -> N
 
 def test_snapshot_file_bad_local_timestamps(tmp_path: Path) -> None:
     pytest.importorskip("pandas", reason="the snapshot loader needs pandas (train extra)")
+    from mm_env.data import load_snapshots
+
     with pytest.raises(BookDataError, match="line 3.*before its exchange time"):
         load_snapshots(write_csv(tmp_path / "early.csv", ["0.5", "0.9", "2.5"]))
     skipped = load_snapshots(write_csv(tmp_path / "e2.csv", ["0.5", "0.9", "2.5"]), on_error="skip")
