@@ -36,6 +36,7 @@ VARIANTS: dict[str, dict[str, Any]] = {
     "midprice=jump_bm": {"midprice": "jump_bm"},
     "midprice=jump_ou": {"midprice": "jump_ou"},
     "midprice=heston": {"midprice": "heston"},
+    "midprice=cev": {"midprice": "cev"},
     "arrivals=hawkes": {"arrivals": "hawkes"},
     "fill_function=power": {"fill_function": "power"},
     "fill_function=triangular": {"fill_function": "triangular"},

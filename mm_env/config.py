@@ -541,7 +541,9 @@ class AvellanedaStoikovConfig(MarketConfig):
       ``ou_mean`` at rate ``ou_rate``), ``"ou_alpha"`` (a Brownian mid drifted by a short-term
       OU alpha signal that the agent observes: ``alpha_decay``, ``alpha_vol``), ``"jump_bm"`` /
       ``"jump_ou"`` (compound-Poisson jumps of rate ``jump_rate`` with N(``jump_mean``,
-      ``jump_std``²) sizes added to bm / ou), ``"heston"`` (stochastic variance ``heston_*``).
+      ``jump_std``²) sizes added to bm / ou), ``"heston"`` (stochastic variance ``heston_*``),
+      ``"cev"`` (constant elasticity of variance dS = σS^β dW, β = ``cev_elasticity``,
+      absorbed at 0).
     * ``arrivals``: ``"poisson"`` (market orders at rate ``intensity_a`` per side, the default)
       or ``"hawkes"`` (self- and cross-exciting with an exponential kernel: baseline
       ``intensity_a``, jumps ``hawkes_self`` / ``hawkes_cross``, decay ``hawkes_decay``).
@@ -559,7 +561,10 @@ class AvellanedaStoikovConfig(MarketConfig):
     Ranges: ``sigma`` >= 0; ``gbm`` and ``heston`` need ``initial_mid`` > 0 and
     |``mid_drift``|·T <= 100, and ``gbm`` σ√T <= 10 (log-price standard deviation over the
     horizon); ``ou_rate``, ``alpha_decay``, ``alpha_vol``, ``jump_rate`` > 0;
-    ``jump_std`` >= 0; ``heston_v0`` >= 0, ``heston_theta`` > 0, ``heston_xi`` >= 0,
+    ``jump_std`` >= 0; ``cev`` needs ``initial_mid`` > 0, ``cev_elasticity`` in [0, 1] (the
+    range where the driftless CEV process is a true martingale; β > 1 makes it a strict local
+    martingale) and σ·``initial_mid``^(β − 1)·√T <= 10 (the relative volatility at the start over
+    the horizon, as for ``gbm``); ``heston_v0`` >= 0, ``heston_theta`` > 0, ``heston_xi`` >= 0,
     ``heston_rho`` in [−1, 1], ``heston_kappa`` > 0 with ``heston_kappa``·dt <= 1 (the Euler
     step of the variance must not overshoot its mean) and ``heston_v0``·T, ``heston_theta``·T
     <= 100; ``hawkes_self``, ``hawkes_cross`` >= 0 and ``hawkes_decay`` > 0 with branching
@@ -604,6 +609,7 @@ class AvellanedaStoikovConfig(MarketConfig):
     hawkes_decay: float = 100.0
     fill_exponent: float = 2.0
     risk_aversion: float = 0.1
+    cev_elasticity: float = 0.5
 
     def __post_init__(self) -> None:
         super().__post_init__()
@@ -644,6 +650,25 @@ class AvellanedaStoikovConfig(MarketConfig):
                 _fail("initial_mid", self.initial_mid, f"must be > 0 with midprice {mid!r}")
             if abs(self.mid_drift) * horizon > 100.0:
                 _fail("mid_drift", self.mid_drift, "needs |mid_drift| * T <= 100")
+        if mid == "cev":
+            if self.initial_mid <= 0.0:
+                _fail("initial_mid", self.initial_mid, "must be > 0 with midprice 'cev'")
+            beta = _finite("cev_elasticity", self.cev_elasticity)
+            if not 0.0 <= beta <= 1.0:
+                _fail(
+                    "cev_elasticity",
+                    self.cev_elasticity,
+                    "must lie in [0, 1] (beyond 1 the driftless CEV process is a strict local "
+                    "martingale, below 0 its volatility explodes at 0)",
+                )
+            relative = self.sigma * self.initial_mid ** (beta - 1.0) * math.sqrt(horizon)
+            if relative > 10.0:
+                _fail(
+                    "sigma",
+                    self.sigma,
+                    f"sigma * initial_mid**(cev_elasticity - 1) * sqrt(T) = {relative:.4g} must "
+                    "be <= 10 with midprice 'cev' (the relative volatility over the horizon)",
+                )
         if mid == "gbm" and self.sigma * math.sqrt(horizon) > 10.0:
             _fail(
                 "sigma",
@@ -781,7 +806,9 @@ class AvellanedaStoikovConfig(MarketConfig):
     def martingale_mid(self) -> bool:
         """Whether the mid is a martingale (drawn independently of our fills): ``bm``, ``gbm``,
         ``heston`` with ``mid_drift`` = 0, ``jump_bm`` also with ``jump_mean`` = 0. The OU
-        mids and the alpha signal make it predictable."""
+        mids and the alpha signal make it predictable; ``cev``'s Euler step absorbed at 0 is a
+        martingale only while no step would cross 0 (absorption raises its mean), so it is not
+        listed."""
         if self.mid_drift != 0.0 or self.midprice not in ("bm", "gbm", "heston", "jump_bm"):
             return False
         return self.midprice != "jump_bm" or self.jump_mean == 0.0
@@ -823,7 +850,7 @@ class CarteaJaimungalConfig(AvellanedaStoikovConfig):
 
 #: the components of the Avellaneda–Stoikov family and their choices (the first is the default)
 AS_COMPONENTS: dict[str, tuple[str, ...]] = {
-    "midprice": ("bm", "gbm", "ou", "ou_alpha", "jump_bm", "jump_ou", "heston"),
+    "midprice": ("bm", "gbm", "ou", "ou_alpha", "jump_bm", "jump_ou", "heston", "cev"),
     "arrivals": ("poisson", "hawkes"),
     "fill_function": ("exponential", "power", "triangular"),
     "reward": ("pnl", "exp_utility"),
@@ -832,7 +859,7 @@ AS_COMPONENTS: dict[str, tuple[str, ...]] = {
 _JUMPS = ("jump_bm", "jump_ou")
 #: field -> (component, the choices of that component that use the field)
 AS_COMPONENT_FIELDS: dict[str, tuple[str, tuple[str, ...]]] = {
-    "sigma": ("midprice", ("bm", "gbm", "ou", "ou_alpha", *_JUMPS)),
+    "sigma": ("midprice", ("bm", "gbm", "ou", "ou_alpha", *_JUMPS, "cev")),
     "mid_increments": ("midprice", ("bm", "jump_bm")),
     "mid_drift": ("midprice", ("bm", "gbm", "jump_bm", "heston")),
     "ou_rate": ("midprice", ("ou", "jump_ou")),
@@ -847,6 +874,7 @@ AS_COMPONENT_FIELDS: dict[str, tuple[str, tuple[str, ...]]] = {
     "hawkes_self": ("arrivals", ("hawkes",)),
     "hawkes_cross": ("arrivals", ("hawkes",)),
     "hawkes_decay": ("arrivals", ("hawkes",)),
+    "cev_elasticity": ("midprice", ("cev",)),
     "fill_exponent": ("fill_function", ("power",)),
     "risk_aversion": ("reward", ("exp_utility",)),
 }

@@ -166,6 +166,7 @@ AS_COMPONENT_PARAMS: dict[str, st.SearchStrategy[Any]] = {
     "hawkes_decay": _floats(-1.0, 2e3),
     "fill_exponent": _floats(-1.0, 10.0),
     "risk_aversion": _floats(-0.1, 10.0),
+    "cev_elasticity": _floats(-0.5, 1.5),
 }
 
 
@@ -199,8 +200,9 @@ def _check_finite(
 ) -> None:
     assert np.all(np.isfinite(obs)), f"{where}: observation {obs}"
     if utility_limit is not None and not math.isfinite(reward):
-        # the exponential-utility reward overflows, as documented, only once γ·pnl < −709
-        assert utility_limit < -709.0, f"{where}: reward {reward} at γ·pnl = {utility_limit}"
+        # the exponential-utility reward overflows, as documented, only once
+        # −γ·pnl − ln γ > 709.78 (e^(−γ·pnl)/γ beyond float64) at the step's start or end
+        assert utility_limit > 709.0, f"{where}: reward {reward} at −γ·pnl − ln γ = {utility_limit}"
     else:
         assert math.isfinite(reward), f"{where}: reward {reward}"
     bad = {k: v for k, v in info.items() if isinstance(v, float) and not math.isfinite(v)}
@@ -230,7 +232,7 @@ def run_first_episode(scenario: str, fields: dict[str, Any], seed: int, data: An
     for t in range(n):
         low_pnl = info["pnl"]
         obs, reward, _, truncated, info = env.step(actions[t])
-        limit = gamma * min(low_pnl, info["pnl"]) if utility else None
+        limit = -gamma * min(low_pnl, info["pnl"]) - math.log(gamma) if utility else None
         _check_finite(obs, info, f"step {t}", reward, limit)
     assert truncated
 

@@ -27,7 +27,7 @@ def test_default_trajectories_match_the_digest_recorded_on_main() -> None:
 
 # ---- validation ----------------------------------------------------------------------------
 BAD = [
-    ("midprice", "cev"),
+    ("midprice", "sabr"),
     ("arrivals", "queue"),
     ("fill_function", "linear"),
     ("reward", "sharpe"),
@@ -42,6 +42,9 @@ BAD = [
     ("hawkes_self", -1.0),
     ("fill_exponent", 0.0),
     ("risk_aversion", 0.0),
+    ("cev_elasticity", 1.5),  # a strict local martingale beyond 1
+    ("cev_elasticity", -0.1),
+    ("cev_elasticity", math.nan),
 ]
 MODEL_OF = {
     "ou_rate": {"midprice": "ou"},
@@ -55,6 +58,7 @@ MODEL_OF = {
     "hawkes_self": {"arrivals": "hawkes"},
     "fill_exponent": {"fill_function": "power"},
     "risk_aversion": {"reward": "exp_utility"},
+    "cev_elasticity": {"midprice": "cev"},
 }
 
 
@@ -82,6 +86,15 @@ def test_gbm_and_heston_need_a_positive_mid_and_a_bounded_log_variance() -> None
         AvellanedaStoikovConfig(midprice="gbm", sigma=20.0)
     with pytest.raises(ValueError, match="'heston_v0'"):
         AvellanedaStoikovConfig(midprice="heston", heston_v0=200.0)
+
+
+def test_cev_needs_a_positive_mid_and_a_bounded_relative_volatility() -> None:
+    with pytest.raises(ValueError, match="'initial_mid'.*'cev'"):
+        AvellanedaStoikovConfig(midprice="cev", initial_mid=0.0)
+    # σ S₀^(β−1) √T = 200 · 100^(−0.5) · 1 = 20 > 10
+    with pytest.raises(ValueError, match="'sigma'.*relative volatility"):
+        AvellanedaStoikovConfig(midprice="cev", sigma=200.0)
+    AvellanedaStoikovConfig(midprice="cev", sigma=100.0)  # = 10: accepted
 
 
 # ---- moments of the midprice models --------------------------------------------------------
@@ -185,6 +198,62 @@ def test_ou_alpha_is_stationary_ou_and_drifts_the_mid() -> None:
     before, alpha = sim.next_mid.copy(), sim.alpha.copy()
     sim.step(np.tile([1.0, 0.0], (100, 1)), np.random.default_rng(0))
     np.testing.assert_allclose(sim.next_mid - before, alpha * config.dt, atol=1e-6)
+
+
+CEV_N = 20000
+
+
+def test_cev_half_is_a_martingale_with_variance_sigma2_s0_t() -> None:
+    """β = 1/2: E[S_T] = S₀ and Var S_T = ∫ σ² E[S_t] dt = σ² S₀ T (the increments are
+    uncorrelated with variance σ² E[S] dt); S₀ = 100 is 5 standard deviations σ√(S₀T) = 20
+    above 0, so absorption (probability ≈ 1e-6) does not move these moments."""
+    sigma = 2.0
+    config = AvellanedaStoikovConfig(midprice="cev", cev_elasticity=0.5, sigma=sigma)
+    sim = run(config, CEV_N, seed=21)
+    x = sim.next_mid - 100.0
+    var = sigma**2 * 100.0 * config.horizon
+    within(x.mean(), 0.0, math.sqrt(var / CEV_N))
+    sq = x**2
+    within(sq.mean(), var, sq.std() / math.sqrt(CEV_N))
+
+
+def test_cev_one_has_the_log_moments_of_gbm() -> None:
+    """β = 1: log S_T/S₀ has mean −σ²T/2 and variance σ²T (driftless GBM). The Euler step's
+    bias in the mean, Σ E[log(1 + σ√dt z)] + σ²T/2 ≈ −(3/4)σ⁴ dt T = −1e-4, is 0.03 SE."""
+    sigma = 0.4
+    config = AvellanedaStoikovConfig(midprice="cev", cev_elasticity=1.0, sigma=sigma)
+    sim = run(config, CEV_N, seed=22)
+    r = np.log(sim.next_mid / 100.0)
+    var = sigma**2 * config.horizon
+    within(r.mean(), -0.5 * var, math.sqrt(var / CEV_N))
+    within(r.var(), var, var * math.sqrt(2.0 / CEV_N))
+
+
+def test_cev_zero_is_gaussian_bm_draw_for_draw_with_variance_sigma2_t() -> None:
+    kw = {"sigma": 2.0}
+    cev = run(AvellanedaStoikovConfig(midprice="cev", cev_elasticity=0.0, **kw), CEV_N, seed=23)
+    bm = run(AvellanedaStoikovConfig(mid_increments="gaussian", **kw), CEV_N, seed=23)
+    np.testing.assert_allclose(cev.next_mid, bm.next_mid, rtol=1e-12)  # S₀ = 100 = 50 sd from 0
+    x = cev.next_mid - 100.0
+    var = 4.0 * cev.config.horizon
+    within(x.mean(), 0.0, math.sqrt(var / CEV_N))
+    within(x.var(), var, var * math.sqrt(2.0 / CEV_N))
+
+
+def test_cev_is_absorbed_at_zero() -> None:
+    # S₀ = 1, σ = 5, β = 0.5: most paths reach 0 within T = 1
+    config = AvellanedaStoikovConfig(midprice="cev", initial_mid=1.0, sigma=5.0)
+    sim = make_simulator("avellaneda_stoikov", config, 500)
+    rng = np.random.default_rng(24)
+    sim.reset(rng)
+    absorbed = np.zeros(500, dtype=bool)
+    for _ in range(config.n_steps):
+        sim.step(np.tile([1.0, 0.0], (500, 1)), rng)
+        assert np.all(sim.next_mid >= 0.0)
+        assert np.all(sim.next_mid[absorbed] == 0.0)  # once at 0, it stays there
+        absorbed |= sim.next_mid == 0.0
+        assert np.all(np.isfinite(sim.obs))
+    assert absorbed.mean() > 0.5
 
 
 # ---- fill functions ------------------------------------------------------------------------
@@ -348,6 +417,7 @@ COMBOS = [
     {"midprice": "jump_ou", "fill_function": "power"},
     {"midprice": "heston", "arrivals": "hawkes", "fill_function": "triangular"},
     {"arrivals": "hawkes", "reward": "exp_utility", "midprice": "ou_alpha"},
+    {"midprice": "cev", "cev_elasticity": 0.7, "fill_function": "power"},
 ]
 
 
@@ -405,7 +475,9 @@ def test_multi_threaded_kernel_steps_components_exactly_as_the_serial_one(kw, mo
     np.testing.assert_array_equal(results[0][1], results[1][1])
 
 
-@pytest.mark.parametrize("kw", COMBOS[-2:], ids=["heston-hawkes", "alpha-hawkes-utility"])
+@pytest.mark.parametrize(
+    "kw", COMBOS[-3:], ids=["heston-hawkes", "alpha-hawkes-utility", "cev-power"]
+)
 def test_check_env_passes_with_component_observations(kw) -> None:
     import warnings
 
@@ -423,5 +495,5 @@ def test_martingale_mid_says_where_the_capture_control_variate_is_unbiased() -> 
     assert AvellanedaStoikovConfig(midprice="jump_bm").martingale_mid
     assert not AvellanedaStoikovConfig(midprice="jump_bm", jump_mean=0.1).martingale_mid
     assert not AvellanedaStoikovConfig(mid_drift=1.0).martingale_mid
-    for mid in ("ou", "ou_alpha", "jump_ou"):
+    for mid in ("ou", "ou_alpha", "jump_ou", "cev"):
         assert not AvellanedaStoikovConfig(midprice=mid).martingale_mid

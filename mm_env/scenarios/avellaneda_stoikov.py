@@ -29,6 +29,14 @@ Midprice (s the mid, one step of length dt, z, z' independent standard normals):
 * ``heston``: with v⁺ = max(v, 0), s' = s·exp((μ − v⁺/2)dt + √(v⁺dt)·(ρz' + √(1 − ρ²)z)) and
   v' = v + κ(θ − v⁺)dt + ξ√(v⁺dt)·z', the full-truncation Euler scheme (Lord, Koekkoek & van
   Dijk 2010) of Heston (1993); v₀ = ``heston_v0``; ``state[:, VARIANCE]`` is v.
+* ``cev``: s' = max(s + σ s^β √dt·z, 0), β = ``cev_elasticity`` ∈ [0, 1], and s' = 0 once
+  s = 0: the Euler step of the constant-elasticity-of-variance diffusion dS = σ S^β dW
+  (Cox 1975, "Notes on option pricing I: constant elasticity of variance diffusions"),
+  absorbed at 0, where the diffusion for β < 1 reaches 0 with positive probability and stays
+  (for β ∈ [1/2, 1) 0 is an exit boundary, for β < 1/2 absorption is the convention that keeps
+  S a martingale). A step that would cross 0 ends there: this raises the step's mean by
+  E[max(−s − σs^β√dt·z, 0)], negligible while s ≫ σs^β√dt. β = 0 is ``bm`` with Gaussian
+  increments (until 0), β = 1 the Euler step of driftless ``gbm``.
 
 Fill function f(δ) (the probability that a market order reaches a quote at depth δ, δ⁺ =
 max(δ, 0)), λ(δ) = A·f(δ):
@@ -60,8 +68,9 @@ Arrivals (market orders; a sell order meets our bid, a buy order our ask):
 Reward: ``pnl`` (the core's, :func:`mm_env.core.settle`) or ``exp_utility``: the PnL part
 pnl_t − pnl_{t−1} of the core's reward is replaced by U(pnl_t) − U(pnl_{t−1}),
 U(w) = (1 − e^(−γw))/γ, the exponential utility of Guéant, Lehalle & Fernandez-Tapia (2013)
-normalised so that U(w) → w as γ → 0. The reward is not finite once γ·pnl < −709 (e^(−γ·pnl)
-overflows float64) at the step's start or end; it is finite otherwise.
+normalised so that U(w) → w as γ → 0. The reward is finite unless the utility difference
+itself exceeds float64's range: only when −γ·pnl − ln γ > 709.78 (e^(−γ·pnl)/γ above
+1.8e308) at the step's start or end.
 
 Random contract: nothing is drawn at reset (the mid starts at ``initial_mid``, α at 0, the
 variance at ``heston_v0``, Hawkes intensities at their stationary step-start mean). At each
@@ -137,6 +146,7 @@ MID_OU_ALPHA = MIDPRICE_CODES["ou_alpha"]
 MID_JUMP_BM = MIDPRICE_CODES["jump_bm"]
 MID_JUMP_OU = MIDPRICE_CODES["jump_ou"]
 MID_HESTON = MIDPRICE_CODES["heston"]
+MID_CEV = MIDPRICE_CODES["cev"]
 ARRIVAL_CODES = {name: i for i, name in enumerate(AS_COMPONENTS["arrivals"])}
 ARR_HAWKES = ARRIVAL_CODES["hawkes"]
 FILL_CODES = {name: i for i, name in enumerate(AS_COMPONENTS["fill_function"])}
@@ -183,7 +193,8 @@ P_OBS_COMPONENTS = N_COMMON_PARAMS + 32  # index of the first component observat
 P_ALPHA_SCALE = N_COMMON_PARAMS + 33  # divisor of α in the observation
 P_INTENSITY_SCALE = N_COMMON_PARAMS + 34  # divisor of the Hawkes intensities in it
 P_DEFAULT_MODEL = N_COMMON_PARAMS + 35  # 1.0: bm, poisson, exponential, pnl (the inline path)
-N_AS_PARAMS = 36
+P_CEV_ELASTICITY = N_COMMON_PARAMS + 36  # cev: β
+N_AS_PARAMS = 37
 
 
 # Compile time: the default model (bm, poisson, exponential, pnl) is inlined into the row, as
@@ -258,6 +269,12 @@ def component_mid(
         alpha = state[i, ALPHA]
         nxt = mid + alpha * params[P_DT] + params[P_SIGMA_SQRT_DT] * draw
         state[i, ALPHA] = alpha * params[P_ALPHA_DECAY] + params[P_ALPHA_SD] * extra[i, X_NORMAL]
+    elif code == MID_CEV:  # Euler step of dS = σ S^β dW, absorbed at 0 (module docstring)
+        if mid > 0.0:
+            step = params[P_SIGMA_SQRT_DT] * mid ** params[P_CEV_ELASTICITY] * draw
+            nxt = max(mid + step, 0.0)
+        else:
+            nxt = 0.0
     else:  # heston
         v = max(state[i, VARIANCE], 0.0)
         zv = extra[i, X_NORMAL]
@@ -288,17 +305,16 @@ def component_settle(
     (module docstring)."""
     if params[P_REWARD] == REWARD_EXP_UTILITY:
         # U(pnl) − U(previous) = (e^a − e^b)/γ, a = −γ·previous, b = −γ·pnl, in place of
-        # pnl − previous; factored by the larger exponential so that it is finite unless
-        # γ·min(pnl, previous) < −709
+        # pnl − previous; as ±exp(max(a, b) − ln γ + ln(1 − e^(−|a − b|))), finite unless
+        # the difference itself exceeds float64 (max(a, b) − ln γ > 709.78 at the least)
         g = params[P_RISK_AVERSION]
         change = state[i, PNL] - previous_pnl
-        if change != 0.0:
-            a = -g * previous_pnl
-            b = -g * state[i, PNL]
-            if a >= b:
-                utility = math.exp(a) * -math.expm1(b - a) / g
-            else:
-                utility = math.exp(b) * math.expm1(a - b) / g
+        a = -g * previous_pnl
+        b = -g * state[i, PNL]
+        if change != 0.0 and a != b:
+            top = max(a, b)
+            size = math.exp(top - math.log(g) + math.log(-math.expm1(-abs(a - b))))
+            utility = size if a > b else -size
             state[i, REWARD] += utility - change
     if params[P_ARRIVALS] == ARR_HAWKES:
         mu = params[P_A]
@@ -544,6 +560,7 @@ class AvellanedaStoikovSimulator(Simulator):
             1.0
             if all(getattr(c, name) == choices[0] for name, choices in AS_COMPONENTS.items())
             else 0.0,
+            c.cev_elasticity,
         ]
 
     def _reset_rows(self, rows: NDArray[np.intp], rng: np.random.Generator) -> None:
