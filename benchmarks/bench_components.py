@@ -38,6 +38,7 @@ VARIANTS: dict[str, dict[str, Any]] = {
     "midprice=heston": {"midprice": "heston"},
     "midprice=cev": {"midprice": "cev"},
     "arrivals=hawkes": {"arrivals": "hawkes"},
+    "arrivals=inventory": {"arrivals": "inventory"},
     "fill_function=power": {"fill_function": "power"},
     "fill_function=triangular": {"fill_function": "triangular"},
     "reward=exp_utility": {"reward": "exp_utility"},

@@ -544,9 +544,13 @@ class AvellanedaStoikovConfig(MarketConfig):
       ``jump_std``²) sizes added to bm / ou), ``"heston"`` (stochastic variance ``heston_*``),
       ``"cev"`` (constant elasticity of variance dS = σS^β dW, β = ``cev_elasticity``,
       absorbed at 0).
-    * ``arrivals``: ``"poisson"`` (market orders at rate ``intensity_a`` per side, the default)
-      or ``"hawkes"`` (self- and cross-exciting with an exponential kernel: baseline
-      ``intensity_a``, jumps ``hawkes_self`` / ``hawkes_cross``, decay ``hawkes_decay``).
+    * ``arrivals``: ``"poisson"`` (market orders at rate ``intensity_a`` per side, the default),
+      ``"hawkes"`` (self- and cross-exciting with an exponential kernel: baseline
+      ``intensity_a``, jumps ``hawkes_self`` / ``hawkes_cross``, decay ``hawkes_decay``) or
+      ``"inventory"`` (state-dependent Poisson rates: sells arrive at
+      A·(1 + c·tanh(q/q₀)), buys at A·(1 − c·tanh(q/q₀)), q our inventory at the step's start,
+      c = ``inventory_flow``, q₀ = ``inventory_flow_scale``; c > 0 is order flow that keeps
+      pushing our inventory the way it went, c < 0 flow that brings it back).
     * ``fill_function`` f(δ), the probability that a market order reaches a quote at depth δ:
       ``"exponential"`` e^(−kδ) (the default), ``"power"`` (1 + kδ⁺)^(−``fill_exponent``),
       ``"triangular"`` max(1 − kδ⁺, 0); λ(δ) = A·f(δ).
@@ -570,6 +574,7 @@ class AvellanedaStoikovConfig(MarketConfig):
     <= 100; ``hawkes_self``, ``hawkes_cross`` >= 0 and ``hawkes_decay`` > 0 with branching
     ratio (``hawkes_self`` + ``hawkes_cross``)/``hawkes_decay`` < 1 (stationarity) and at most
     1e6 market orders per step on average;
+    ``inventory_flow`` in [−1, 1] (both rates stay in [0, 2A]), ``inventory_flow_scale`` > 0;
     ``fill_exponent`` > 0; ``risk_aversion`` > 0.
     """
 
@@ -610,6 +615,8 @@ class AvellanedaStoikovConfig(MarketConfig):
     fill_exponent: float = 2.0
     risk_aversion: float = 0.1
     cev_elasticity: float = 0.5
+    inventory_flow: float = 0.5
+    inventory_flow_scale: float = 10.0
 
     def __post_init__(self) -> None:
         super().__post_init__()
@@ -717,6 +724,13 @@ class AvellanedaStoikovConfig(MarketConfig):
                 f"the stationary market-order rate x dt = "
                 f"{self.stationary_arrival_rate * self.dt:.4g} must be <= 1e6 orders per step",
             )
+        if not -1.0 <= _finite("inventory_flow", self.inventory_flow) <= 1.0:
+            _fail(
+                "inventory_flow",
+                self.inventory_flow,
+                "must lie in [-1, 1] (the rates A * (1 +- c * tanh(q / q0)) must stay >= 0)",
+            )
+        _positive("inventory_flow_scale", self.inventory_flow_scale)
         _positive("fill_exponent", self.fill_exponent)
         _positive("risk_aversion", self.risk_aversion)
 
@@ -789,7 +803,8 @@ class AvellanedaStoikovConfig(MarketConfig):
 
     @property
     def stationary_arrival_rate(self) -> float:
-        """Each side's mean market-order rate: A with Poisson arrivals; with Hawkes arrivals
+        """Each side's mean market-order rate: A with Poisson arrivals (with ``"inventory"``
+        arrivals, the rate at q = 0: the mean depends on the inventory path); with Hawkes arrivals
         μ/(1 − (α_self + α_cross)/β), μ = A (the stationary mean E[λ] = (I − ‖Φ‖₁)^(−1)μ of a
         multivariate Hawkes process, Bacry, Mastromatteo & Muzy 2015, "Hawkes processes in
         finance", here with the symmetric 2 × 2 kernel of L¹ norm (α_self + α_cross)/β))."""
@@ -851,7 +866,7 @@ class CarteaJaimungalConfig(AvellanedaStoikovConfig):
 #: the components of the Avellaneda–Stoikov family and their choices (the first is the default)
 AS_COMPONENTS: dict[str, tuple[str, ...]] = {
     "midprice": ("bm", "gbm", "ou", "ou_alpha", "jump_bm", "jump_ou", "heston", "cev"),
-    "arrivals": ("poisson", "hawkes"),
+    "arrivals": ("poisson", "hawkes", "inventory"),
     "fill_function": ("exponential", "power", "triangular"),
     "reward": ("pnl", "exp_utility"),
 }
@@ -870,7 +885,9 @@ AS_COMPONENT_FIELDS: dict[str, tuple[str, tuple[str, ...]]] = {
     "jump_mean": ("midprice", _JUMPS),
     "jump_std": ("midprice", _JUMPS),
     **{f"heston_{p}": ("midprice", ("heston",)) for p in ("v0", "kappa", "theta", "xi", "rho")},
-    "fill_probability": ("arrivals", ("poisson",)),
+    "fill_probability": ("arrivals", ("poisson", "inventory")),
+    "inventory_flow": ("arrivals", ("inventory",)),
+    "inventory_flow_scale": ("arrivals", ("inventory",)),
     "hawkes_self": ("arrivals", ("hawkes",)),
     "hawkes_cross": ("arrivals", ("hawkes",)),
     "hawkes_decay": ("arrivals", ("hawkes",)),

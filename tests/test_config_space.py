@@ -167,6 +167,8 @@ AS_COMPONENT_PARAMS: dict[str, st.SearchStrategy[Any]] = {
     "fill_exponent": _floats(-1.0, 10.0),
     "risk_aversion": _floats(-0.1, 10.0),
     "cev_elasticity": _floats(-0.5, 1.5),
+    "inventory_flow": _floats(-1.5, 1.5),
+    "inventory_flow_scale": _floats(-1.0, 1e3),
 }
 
 

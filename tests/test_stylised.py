@@ -45,6 +45,11 @@ BAD = [
     ("cev_elasticity", 1.5),  # a strict local martingale beyond 1
     ("cev_elasticity", -0.1),
     ("cev_elasticity", math.nan),
+    ("inventory_flow", 1.5),  # a negative rate on one side
+    ("inventory_flow", -1.01),
+    ("inventory_flow", math.inf),
+    ("inventory_flow_scale", 0.0),
+    ("inventory_flow_scale", math.nan),
 ]
 MODEL_OF = {
     "ou_rate": {"midprice": "ou"},
@@ -59,6 +64,8 @@ MODEL_OF = {
     "fill_exponent": {"fill_function": "power"},
     "risk_aversion": {"reward": "exp_utility"},
     "cev_elasticity": {"midprice": "cev"},
+    "inventory_flow": {"arrivals": "inventory"},
+    "inventory_flow_scale": {"arrivals": "inventory"},
 }
 
 
@@ -374,6 +381,62 @@ def test_hawkes_intensity_update_is_exact() -> None:
         )
 
 
+# ---- state-dependent (inventory) arrivals --------------------------------------------------
+@pytest.mark.parametrize("c", [0.8, -0.8])
+def test_inventory_arrival_rates_per_inventory_bin_follow_the_formula(c: float) -> None:
+    """Sells (our bid) at λ⁻(q) = A(1 + c·tanh(q/q₀)), buys (our ask) at λ⁺(q) = A(1 − c·tanh):
+    with capped fill probability and λ·f(δ)·dt < 1, a step's fill has mean λ(q_t)·f(δ)·dt given
+    the step-start inventory q_t, so per inventory bin the empirical rate fills/(n f dt) has
+    mean the bin's average of λ(q_t) and standard error √(Σ p(1 − p))/(n f dt); each within
+    4 SE. Both signs of c, so that a wrong sign or a missing tilt fails."""
+    q0, depth, n_rows = 3.0, 0.3, 2000
+    config = AvellanedaStoikovConfig(
+        arrivals="inventory", inventory_flow=c, inventory_flow_scale=q0, n_steps=200
+    )
+    from mm_env import ActionMapping
+    from mm_env.core import INVENTORY
+
+    action = ActionMapping.from_config(config).to_action(2.0 * depth / config.depth_unit, 0.0)
+    sim = make_simulator("avellaneda_stoikov", config, n_rows)
+    rng = np.random.default_rng(25)
+    sim.reset(rng)
+    q, bid, ask = [], [], []
+    for _ in range(config.n_steps):
+        q.append(sim.state[:, INVENTORY].copy())
+        sim.step(np.tile(action, (n_rows, 1)), rng)
+        bid.append(sim.state[:, BID_FILL].copy())
+        ask.append(sim.state[:, ASK_FILL].copy())
+    q, bid, ask = (np.concatenate(x) for x in (q, bid, ask))
+    f_dt = math.exp(-1.5 * depth) * config.dt
+    tilt = c * np.tanh(q / q0)
+    edges = [-np.inf, -4.5, -1.5, 1.5, 4.5, np.inf]  # q <= -5, -4..-2, -1..1, 2..4, >= 5
+    checked = []
+    for lo, hi in zip(edges[:-1], edges[1:]):
+        in_bin = (q >= lo) & (q < hi)
+        n = int(in_bin.sum())
+        if n < 5000:
+            continue
+        for fills, rate in ((bid, 140.0 * (1 + tilt)), (ask, 140.0 * (1 - tilt))):
+            p = rate[in_bin] * f_dt
+            assert p.max() < 1.0  # the cap never binds
+            se = math.sqrt((p * (1 - p)).sum()) / (n * f_dt)
+            within(fills[in_bin].sum() / (n * f_dt), rate[in_bin].mean(), se)
+            checked.append((rate[in_bin].mean(), se))
+    assert len(checked) >= 6  # at least three bins (q < 0, q ≈ 0, q > 0), both sides
+    # the bins' expected rates differ by far more than their SE: the test can tell the tilt
+    rates, ses = np.array(checked).T
+    assert rates.max() - rates.min() > 20.0 * ses.max()
+
+
+def test_inventory_arrivals_with_zero_tilt_are_poisson_draw_for_draw() -> None:
+    kw = {"n_steps": 50, "fill_probability": "exponential"}
+    flat = run(AvellanedaStoikovConfig(arrivals="inventory", inventory_flow=0.0, **kw), 50, 26)
+    plain = run(AvellanedaStoikovConfig(fill_function="power", **kw), 50, 26)  # not the inline
+    base = run(AvellanedaStoikovConfig(**kw), 50, 26)
+    np.testing.assert_array_equal(flat.state, base.state)
+    assert not np.array_equal(plain.state, base.state)
+
+
 # ---- rewards -------------------------------------------------------------------------------
 def test_exp_utility_rewards_sum_to_the_utility_of_the_final_pnl() -> None:
     gamma = 0.05
@@ -418,6 +481,7 @@ COMBOS = [
     {"midprice": "heston", "arrivals": "hawkes", "fill_function": "triangular"},
     {"arrivals": "hawkes", "reward": "exp_utility", "midprice": "ou_alpha"},
     {"midprice": "cev", "cev_elasticity": 0.7, "fill_function": "power"},
+    {"arrivals": "inventory", "inventory_flow": -0.6, "midprice": "ou_alpha"},
 ]
 
 
@@ -451,10 +515,13 @@ PARALLEL_COMBOS = [
     {"midprice": "heston", "arrivals": "hawkes", "fill_function": "power", "reward": "exp_utility"},
     {"midprice": "ou_alpha", "arrivals": "hawkes", "fill_function": "triangular"},
     {"midprice": "jump_ou"},
+    {"midprice": "cev", "arrivals": "inventory"},
 ]
 
 
-@pytest.mark.parametrize("kw", PARALLEL_COMBOS, ids=["heston", "ou_alpha", "jump_ou"])
+@pytest.mark.parametrize(
+    "kw", PARALLEL_COMBOS, ids=["heston", "ou_alpha", "jump_ou", "cev-inventory"]
+)
 def test_multi_threaded_kernel_steps_components_exactly_as_the_serial_one(kw, monkeypatch) -> None:
     """Found a bug: a Hawkes count read in one branch and used in another was shared between
     prange's threads (35% of the state differed)."""
@@ -476,7 +543,7 @@ def test_multi_threaded_kernel_steps_components_exactly_as_the_serial_one(kw, mo
 
 
 @pytest.mark.parametrize(
-    "kw", COMBOS[-3:], ids=["heston-hawkes", "alpha-hawkes-utility", "cev-power"]
+    "kw", COMBOS[-4:], ids=["heston-hawkes", "alpha-hawkes-utility", "cev-power", "inventory"]
 )
 def test_check_env_passes_with_component_observations(kw) -> None:
     import warnings

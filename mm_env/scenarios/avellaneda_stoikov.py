@@ -64,6 +64,17 @@ Arrivals (market orders; a sell order meets our bid, a buy order our ask):
   μ + (α_self + α_cross)μ dt / ((β − α_self − α_cross)(1 − e^(−βdt))/β). The agent observes
   λ⁻, λ⁺ / ``stationary_arrival_rate`` (entries ``sell_intensity``, ``buy_intensity``);
   ``state[:, N_SELL_ORDERS]``, ``state[:, N_BUY_ORDERS]`` count the episode's orders.
+* ``inventory``: state-dependent Poisson rates. With q the inventory at the step's start,
+  market sells arrive at λ⁻(q) = A·(1 + c·tanh(q/q₀)) and buys at λ⁺(q) = A·(1 − c·tanh(q/q₀)),
+  c = ``inventory_flow`` ∈ [−1, 1], q₀ = ``inventory_flow_scale`` > 0; the bid fills with
+  probability p(λ⁻(q)·f(δ_b)·dt), the ask with p(λ⁺(q)·f(δ_a)·dt), p as for ``poisson``.
+  The rates stay in [(1 − |c|)A, (1 + |c|)A] and their sum is 2A. c > 0: when we are long
+  (we bought from sellers) sellers keep coming and push the inventory further; c < 0: the
+  flow brings it back towards 0. The mid does not depend on the flow. The idea of
+  market-order rates that depend on a state of the market follows Cartea, Donnelly &
+  Jaimungal (2018, "Enhancing trading strategies with order book signals": rates by imbalance
+  regime); this tanh form, with our inventory as the state (which the agent observes), is
+  ours. No extra draws.
 
 Reward: ``pnl`` (the core's, :func:`mm_env.core.settle`) or ``exp_utility``: the PnL part
 pnl_t − pnl_{t−1} of the core's reward is replaced by U(pnl_t) − U(pnl_{t−1}),
@@ -78,15 +89,17 @@ step, for all rows, in this order:
 
 1. a ``(n_envs, 2)`` batch of uniforms (column 0 decides the bid's fill, column 1 the ask's);
 2. ``n_envs`` draws for the mid: uniforms (``bm``/``jump_bm`` with ``mid_increments=
-   "binomial"``: up when < 0.5) or standard normals (every other case; for ``heston`` the
-   part of the price noise independent of the variance's);
+   "binomial"``: up when < 0.5) or standard normals (every other case, ``cev`` included; for
+   ``heston`` the part of the price noise independent of the variance's);
 3. ``ou_alpha``, ``jump_bm``, ``jump_ou``, ``heston`` only: ``n_envs`` standard normals (z':
    the alpha's noise, the jump size's, the variance's);
 4. ``jump_bm``, ``jump_ou`` only: ``n_envs`` Poisson(λ_J·dt) jump counts;
 5. ``hawkes`` only: a ``(n_envs, 2)`` batch of Poisson counts of the step's sell and buy
    orders, of means (Λ⁻, Λ⁺) from the intensities at the step's start.
 
-The default configuration draws 1 and 2 only, exactly as before the components existed.
+The default configuration draws 1 and 2 only, exactly as before the components existed;
+``inventory`` arrivals draw nothing of their own (their rates set the fill probabilities that
+the uniforms of item 1 decide).
 """
 
 from __future__ import annotations
@@ -102,6 +115,7 @@ from mm_env.config import AS_COMPONENTS, AvellanedaStoikovConfig
 from mm_env.core import (
     ASK_QUOTE,
     BID_QUOTE,
+    INVENTORY,
     N_COMMON,
     N_COMMON_PARAMS,
     P_ORDER_SIZE,
@@ -194,7 +208,9 @@ P_ALPHA_SCALE = N_COMMON_PARAMS + 33  # divisor of α in the observation
 P_INTENSITY_SCALE = N_COMMON_PARAMS + 34  # divisor of the Hawkes intensities in it
 P_DEFAULT_MODEL = N_COMMON_PARAMS + 35  # 1.0: bm, poisson, exponential, pnl (the inline path)
 P_CEV_ELASTICITY = N_COMMON_PARAMS + 36  # cev: β
-N_AS_PARAMS = 37
+P_FLOW_TILT = N_COMMON_PARAMS + 37  # inventory arrivals: c (0 for the other arrivals)
+P_FLOW_SCALE = N_COMMON_PARAMS + 38  # inventory arrivals: q₀
+N_AS_PARAMS = 39
 
 
 # Compile time: the default model (bm, poisson, exponential, pnl) is inlined into the row, as
@@ -366,9 +382,10 @@ def component_row(
     if hawkes:
         p_bid = hawkes_fill_probability(mid - qb, sells, params)
         p_ask = hawkes_fill_probability(qa - mid, buys, params)
-    else:
-        p_bid = poisson_fill_probability(fill_function(mid - qb, params), params)
-        p_ask = poisson_fill_probability(fill_function(qa - mid, params), params)
+    else:  # poisson, or inventory (tilt = c·tanh(q/q₀); c = 0 with poisson)
+        tilt = params[P_FLOW_TILT] * math.tanh(state[i, INVENTORY] / params[P_FLOW_SCALE])
+        p_bid = poisson_fill_probability(fill_function(mid - qb, params) * (1.0 + tilt), params)
+        p_ask = poisson_fill_probability(fill_function(qa - mid, params) * (1.0 - tilt), params)
     if uniforms[i, 0] < p_bid:
         fill_bid(state, i, params[P_ORDER_SIZE], qb, params)
     if uniforms[i, 1] < p_ask:
@@ -561,6 +578,8 @@ class AvellanedaStoikovSimulator(Simulator):
             if all(getattr(c, name) == choices[0] for name, choices in AS_COMPONENTS.items())
             else 0.0,
             c.cev_elasticity,
+            c.inventory_flow if c.arrivals == "inventory" else 0.0,
+            c.inventory_flow_scale,
         ]
 
     def _reset_rows(self, rows: NDArray[np.intp], rng: np.random.Generator) -> None:
