@@ -223,6 +223,12 @@ class MarketConfig:
         return 10
 
     @property
+    def action_dim(self) -> int:
+        """Entries of the action: spread multiple and skew (2); the Avellaneda–Stoikov family's
+        ``market_orders`` option adds a third (:class:`AvellanedaStoikovConfig`)."""
+        return 2
+
+    @property
     def inventory_norm(self) -> float:
         """The divisor of inventory in the observation."""
         return float(
@@ -554,6 +560,19 @@ class AvellanedaStoikovConfig(MarketConfig):
     * ``fill_function`` f(δ), the probability that a market order reaches a quote at depth δ:
       ``"exponential"`` e^(−kδ) (the default), ``"power"`` (1 + kδ⁺)^(−``fill_exponent``),
       ``"triangular"`` max(1 − kδ⁺, 0); λ(δ) = A·f(δ).
+    * ``market_orders``: ``"none"`` (the default: the action is the two limit-quote entries) or
+      ``"linear_impact"``: the action gains a third entry a₂ ∈ [−1, 1], a market order of
+      signed size u = a₂·``max_market_order`` (u > 0 buys) executed at the step's start against
+      the mid s_t the quotes meet, at s_t + sign(u)·(s/2 + η|u|) per unit: the half reference
+      spread s/2 and a temporary impact linear in size, η = ``temporary_impact``. Its cost
+      |u|·(s/2 + η|u|) relative to the mid is charged to cash. It then moves the mid
+      permanently by b·u, b = ``permanent_impact``, from the next mid on (the linear permanent
+      and temporary impact of Almgren & Chriss 2001, "Optimal execution of portfolio
+      transactions", here per step's size rather than per trading rate). A market order is
+      limited by ``max_inventory`` like a fill and comes before the step's limit fills; it
+      counts in ``bid_fill``/``ask_fill``, ``volume`` and ``n_fills``. An a₂ outside [−1, 1]
+      raises ``ValueError`` (a traded size is not clipped silently; the quote entries still
+      are). Formulas and timing: :mod:`mm_env.scenarios.avellaneda_stoikov`.
     * ``reward``: ``"pnl"`` (the default; with the running and terminal inventory penalties
       above it is the Cartea–Jaimungal criterion) or ``"exp_utility"``: the increments of
       U(pnl) = (1 − e^(−γ·pnl))/γ, γ = ``risk_aversion``, so that an episode's rewards sum to
@@ -575,6 +594,7 @@ class AvellanedaStoikovConfig(MarketConfig):
     ratio (``hawkes_self`` + ``hawkes_cross``)/``hawkes_decay`` < 1 (stationarity) and at most
     1e6 market orders per step on average;
     ``inventory_flow`` in [−1, 1] (both rates stay in [0, 2A]), ``inventory_flow_scale`` > 0;
+    ``max_market_order`` > 0, ``temporary_impact`` >= 0, ``permanent_impact`` >= 0 (finite);
     ``fill_exponent`` > 0; ``risk_aversion`` > 0.
     """
 
@@ -617,6 +637,10 @@ class AvellanedaStoikovConfig(MarketConfig):
     cev_elasticity: float = 0.5
     inventory_flow: float = 0.5
     inventory_flow_scale: float = 10.0
+    market_orders: str = "none"
+    max_market_order: float = 1.0
+    temporary_impact: float = 0.0
+    permanent_impact: float = 0.0
 
     def __post_init__(self) -> None:
         super().__post_init__()
@@ -731,6 +755,9 @@ class AvellanedaStoikovConfig(MarketConfig):
                 "must lie in [-1, 1] (the rates A * (1 +- c * tanh(q / q0)) must stay >= 0)",
             )
         _positive("inventory_flow_scale", self.inventory_flow_scale)
+        _positive("max_market_order", self.max_market_order)
+        _non_negative("temporary_impact", self.temporary_impact)
+        _non_negative("permanent_impact", self.permanent_impact)
         _positive("fill_exponent", self.fill_exponent)
         _positive("risk_aversion", self.risk_aversion)
 
@@ -766,6 +793,11 @@ class AvellanedaStoikovConfig(MarketConfig):
     @property
     def book_levels(self) -> int:
         return 1
+
+    @property
+    def action_dim(self) -> int:
+        """3 with ``market_orders`` (the market order's entry), else 2."""
+        return 2 if self.market_orders == "none" else 3
 
     @property
     def horizon(self) -> float:
@@ -869,6 +901,7 @@ AS_COMPONENTS: dict[str, tuple[str, ...]] = {
     "arrivals": ("poisson", "hawkes", "inventory"),
     "fill_function": ("exponential", "power", "triangular"),
     "reward": ("pnl", "exp_utility"),
+    "market_orders": ("none", "linear_impact"),
 }
 
 _JUMPS = ("jump_bm", "jump_ou")
@@ -894,6 +927,9 @@ AS_COMPONENT_FIELDS: dict[str, tuple[str, tuple[str, ...]]] = {
     "cev_elasticity": ("midprice", ("cev",)),
     "fill_exponent": ("fill_function", ("power",)),
     "risk_aversion": ("reward", ("exp_utility",)),
+    "max_market_order": ("market_orders", ("linear_impact",)),
+    "temporary_impact": ("market_orders", ("linear_impact",)),
+    "permanent_impact": ("market_orders", ("linear_impact",)),
 }
 
 #: The Cartea–Jaimungal variant in which inventory control matters: ``CarteaJaimungal-v0``

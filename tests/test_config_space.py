@@ -169,6 +169,9 @@ AS_COMPONENT_PARAMS: dict[str, st.SearchStrategy[Any]] = {
     "cev_elasticity": _floats(-0.5, 1.5),
     "inventory_flow": _floats(-1.5, 1.5),
     "inventory_flow_scale": _floats(-1.0, 1e3),
+    "max_market_order": _floats(-1.0, 1e3),
+    "temporary_impact": _floats(-0.1, 10.0),
+    "permanent_impact": _floats(-0.1, 10.0),
 }
 
 
@@ -224,9 +227,10 @@ def run_first_episode(scenario: str, fields: dict[str, Any], seed: int, data: An
         reject()  # the config does not fit the recorded data (checked when the env is made)
     rng = np.random.default_rng(seed)
     n = config.n_steps
-    actions = rng.uniform(-1.0, 1.0, (n, 2)).astype(np.float32)
+    dim = env.action_space.shape[0]  # 3 with the Avellaneda–Stoikov family's market orders
+    actions = rng.uniform(-1.0, 1.0, (n, dim)).astype(np.float32)
     corners = rng.random(n) < 0.3
-    actions[corners] = rng.choice([-1.0, 1.0], size=(int(corners.sum()), 2))
+    actions[corners] = rng.choice([-1.0, 1.0], size=(int(corners.sum()), dim))
     obs, info = env.reset(seed=seed)
     _check_finite(obs, info, "reset")
     gamma = getattr(config, "risk_aversion", 0.0) if getattr(config, "reward", "") else 0.0

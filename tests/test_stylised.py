@@ -13,6 +13,7 @@ import pytest
 from mm_env import AvellanedaStoikovConfig, make_simulator
 from mm_env.config import AS_COMPONENT_FIELDS, AS_COMPONENTS
 from mm_env.core import ASK_FILL, BID_FILL
+from mm_env.core import INVENTORY as INVENTORY_COL
 from tests import as_digest
 
 
@@ -50,6 +51,12 @@ BAD = [
     ("inventory_flow", math.inf),
     ("inventory_flow_scale", 0.0),
     ("inventory_flow_scale", math.nan),
+    ("market_orders", "twap"),
+    ("max_market_order", 0.0),
+    ("max_market_order", math.inf),
+    ("temporary_impact", -0.1),
+    ("permanent_impact", -0.1),
+    ("permanent_impact", math.nan),
 ]
 MODEL_OF = {
     "ou_rate": {"midprice": "ou"},
@@ -66,6 +73,9 @@ MODEL_OF = {
     "cev_elasticity": {"midprice": "cev"},
     "inventory_flow": {"arrivals": "inventory"},
     "inventory_flow_scale": {"arrivals": "inventory"},
+    "max_market_order": {"market_orders": "linear_impact"},
+    "temporary_impact": {"market_orders": "linear_impact"},
+    "permanent_impact": {"market_orders": "linear_impact"},
 }
 
 
@@ -437,6 +447,128 @@ def test_inventory_arrivals_with_zero_tilt_are_poisson_draw_for_draw() -> None:
     assert not np.array_equal(plain.state, base.state)
 
 
+# ---- market orders with temporary and permanent impact -------------------------------------
+MO = {"market_orders": "linear_impact", "max_market_order": 4.0}
+
+
+def test_market_orders_add_an_action_entry_and_leave_the_default_space_alone() -> None:
+    for env_id in ("mm_env/AvellanedaStoikov-v0", "mm_env/CarteaJaimungal-v0"):
+        assert gym.make(env_id).action_space.shape == (2,)
+        assert gym.make(env_id, **MO).action_space.shape == (3,)
+    venv = gym.make_vec(
+        "mm_env/AvellanedaStoikov-v0", num_envs=3, vectorization_mode="vector_entry_point", **MO
+    )
+    assert venv.action_space.shape == (3, 3)
+
+
+@pytest.mark.parametrize("a2", [0.5, -0.75])
+def test_market_order_accounting_cash_inventory_and_pnl(a2: float) -> None:
+    """No limit fills (A tiny): cash = −u(s₀ + sign(u)(s/2 + η|u|)), inventory = u, PnL =
+    cash + u·s₀ = −|u|(s/2 + η|u|), the reward its change; then the mid moves by b·u."""
+    eta, b, s0 = 0.3, 0.05, 100.0
+    env = gym.make(
+        "mm_env/AvellanedaStoikov-v0",
+        **MO,
+        temporary_impact=eta,
+        permanent_impact=b,
+        intensity_a=1e-9,
+        sigma=0.0,
+        observation_dtype="float64",
+    )
+    env.reset(seed=0)
+    half = 0.5 * env.unwrapped.config.depth_unit
+    u = a2 * 4.0
+    _, reward, _, _, info = env.step(np.array([0.0, 0.0, a2]))
+    price = s0 + math.copysign(half + eta * abs(u), u)
+    assert info["n_fills"] == 1.0 and info["volume"] == abs(u)
+    assert info["inventory"] == pytest.approx(u, rel=1e-15)
+    assert info["cash"] == pytest.approx(-u * price, rel=1e-14)
+    assert info["pnl"] == pytest.approx(info["cash"] + u * s0, rel=1e-14)
+    assert info["pnl"] == pytest.approx(-abs(u) * (half + eta * abs(u)), rel=1e-12)
+    assert reward == pytest.approx(info["pnl"], rel=1e-12)
+    assert env.unwrapped.simulator.next_mid[0] == pytest.approx(s0 + b * u, abs=1e-12)
+    # next step, no order: the position is marked at the moved mid
+    _, reward, _, _, info = env.step(np.array([0.0, 0.0, 0.0]))
+    assert info["mid"] == pytest.approx(s0 + b * u, abs=1e-12)
+    assert reward == pytest.approx(u * b * u, abs=1e-12)
+
+
+def test_impact_moves_the_mid_by_the_coefficient_times_the_size_on_top_of_the_model() -> None:
+    """Market orders draw nothing: with and without them, from one seed, the mid differs by
+    exactly b·Σ(executed sizes), under OU too (the impact is permanent, it does not revert)."""
+    b, n = 0.07, 64
+    for midprice in ("bm", "ou", "cev"):
+        kw = {"midprice": midprice, "n_steps": 40, "intensity_a": 1e-9}
+        if midprice == "bm":
+            kw["mid_increments"] = "gaussian"
+        with_mo = make_simulator(
+            "avellaneda_stoikov",
+            AvellanedaStoikovConfig(**MO, permanent_impact=b, temporary_impact=0.2, **kw),
+            n,
+        )
+        plain = make_simulator("avellaneda_stoikov", AvellanedaStoikovConfig(**kw), n)
+        rng_a, rng_b = np.random.default_rng(27), np.random.default_rng(27)
+        with_mo.reset(rng_a)
+        plain.reset(rng_b)
+        orders = np.random.default_rng(28).uniform(-1, 1, (40, n))
+        total = np.zeros(n)
+        for t in range(40):
+            with_mo.step(np.column_stack([np.ones(n), np.zeros(n), orders[t]]), rng_a)
+            plain.step(np.tile([1.0, 0.0], (n, 1)), rng_b)
+            np.testing.assert_allclose(with_mo.market_order, orders[t] * 4.0, rtol=1e-15)
+            total += with_mo.market_order
+            np.testing.assert_allclose(with_mo.next_mid - plain.next_mid, b * total, atol=1e-9)
+        assert np.abs(b * total).max() > 0.5  # the shift is large against the tolerance
+
+
+def test_market_orders_respect_the_inventory_limit() -> None:
+    config = AvellanedaStoikovConfig(**MO, max_inventory=3.0, intensity_a=1e-9, sigma=0.0)
+    sim = make_simulator("avellaneda_stoikov", config, 1)
+    rng = np.random.default_rng(29)
+    sim.reset(rng)
+    sim.step(np.array([[1.0, 0.0, 1.0]]), rng)  # buy 4, room for 3
+    assert sim.market_order[0] == 3.0 and sim.state[0, INVENTORY_COL] == 3.0
+    sim.step(np.array([[1.0, 0.0, 1.0]]), rng)  # no room
+    assert sim.market_order[0] == 0.0 and sim.state[0, INVENTORY_COL] == 3.0
+    sim.step(np.array([[1.0, 0.0, -1.0]]), rng)  # sell 4: to −1
+    assert sim.market_order[0] == -4.0 and sim.state[0, INVENTORY_COL] == -1.0
+
+
+@pytest.mark.parametrize(
+    ("action", "match"),
+    [
+        ([0.0, 0.0, math.nan], "finite.*entry 2.*market order"),
+        ([0.0, 0.0, math.inf], "finite.*entry 2"),
+        ([0.0, 0.0, 1.5], "entry 2.*market order.*must lie in \\[-1, 1\\]; got 1.5"),
+        ([0.0, 0.0, -1.0001], "entry 2.*must lie in \\[-1, 1\\]"),
+        ([0.0, 0.0], "shape \\(3,\\)"),
+    ],
+)
+def test_invalid_market_order_actions_are_refused(action, match) -> None:
+    env = gym.make("mm_env/AvellanedaStoikov-v0", **MO)
+    env.reset(seed=0)
+    with pytest.raises(ValueError, match=match):
+        env.step(np.array(action))
+    venv = gym.make_vec(
+        "mm_env/AvellanedaStoikov-v0", num_envs=2, vectorization_mode="vector_entry_point", **MO
+    )
+    venv.reset(seed=0)
+    with pytest.raises(ValueError, match=match.replace("\\(3,\\)", "\\(2, 3\\)")):
+        venv.step(np.array([[0.0, 0.0, 0.0], action] if len(action) == 3 else [action] * 2))
+
+
+def test_rewards_sum_to_the_final_pnl_with_market_orders() -> None:
+    env = gym.make("mm_env/AvellanedaStoikov-v0", **MO, temporary_impact=0.1, permanent_impact=0.02)
+    env.reset(seed=5)
+    actions = np.random.default_rng(30).uniform(-1, 1, (200, 3))
+    total = 0.0
+    for a in actions:
+        _, r, _, _, info = env.step(a)
+        total += r
+        assert info["pnl"] == pytest.approx(info["cash"] + info["inventory"] * info["mid"])
+    assert total == pytest.approx(info["pnl"], rel=1e-9, abs=1e-9)
+
+
 # ---- rewards -------------------------------------------------------------------------------
 def test_exp_utility_rewards_sum_to_the_utility_of_the_final_pnl() -> None:
     gamma = 0.05
@@ -482,6 +614,7 @@ COMBOS = [
     {"arrivals": "hawkes", "reward": "exp_utility", "midprice": "ou_alpha"},
     {"midprice": "cev", "cev_elasticity": 0.7, "fill_function": "power"},
     {"arrivals": "inventory", "inventory_flow": -0.6, "midprice": "ou_alpha"},
+    {**MO, "temporary_impact": 0.1, "permanent_impact": 0.05, "midprice": "heston"},
 ]
 
 
@@ -493,7 +626,8 @@ def test_one_sub_env_reproduces_the_single_env_with_components(kw) -> None:
     venv = gym.make_vec(
         env_id, num_envs=1, vectorization_mode="vector_entry_point", n_steps=n, **kw
     )
-    actions = np.random.default_rng(13).uniform(-1, 1, (2 * n + 1, 2))
+    dim = single.action_space.shape[0]
+    actions = np.random.default_rng(13).uniform(-1, 1, (2 * n + 1, dim))
     s_obs, _ = single.reset(seed=4)
     v_obs, _ = venv.reset(seed=4)
     np.testing.assert_array_equal(v_obs[0], s_obs)
@@ -516,11 +650,12 @@ PARALLEL_COMBOS = [
     {"midprice": "ou_alpha", "arrivals": "hawkes", "fill_function": "triangular"},
     {"midprice": "jump_ou"},
     {"midprice": "cev", "arrivals": "inventory"},
+    {**MO, "permanent_impact": 0.1, "midprice": "ou", "arrivals": "hawkes"},
 ]
 
 
 @pytest.mark.parametrize(
-    "kw", PARALLEL_COMBOS, ids=["heston", "ou_alpha", "jump_ou", "cev-inventory"]
+    "kw", PARALLEL_COMBOS, ids=["heston", "ou_alpha", "jump_ou", "cev-inventory", "market-orders"]
 )
 def test_multi_threaded_kernel_steps_components_exactly_as_the_serial_one(kw, monkeypatch) -> None:
     """Found a bug: a Hawkes count read in one branch and used in another was shared between
@@ -535,7 +670,8 @@ def test_multi_threaded_kernel_steps_components_exactly_as_the_serial_one(kw, mo
         sim = make_simulator("avellaneda_stoikov", config, PARALLEL_MIN_ROWS)
         rng = np.random.default_rng(14)
         sim.reset(rng)
-        for a in np.random.default_rng(15).uniform(-1, 1, (3, PARALLEL_MIN_ROWS, 2)):
+        dim = config.action_dim
+        for a in np.random.default_rng(15).uniform(-1, 1, (3, PARALLEL_MIN_ROWS, dim)):
             sim.step(a, rng)
         results.append((sim.state.copy(), sim.obs.copy()))
     np.testing.assert_array_equal(results[0][0], results[1][0])
@@ -543,7 +679,9 @@ def test_multi_threaded_kernel_steps_components_exactly_as_the_serial_one(kw, mo
 
 
 @pytest.mark.parametrize(
-    "kw", COMBOS[-4:], ids=["heston-hawkes", "alpha-hawkes-utility", "cev-power", "inventory"]
+    "kw",
+    COMBOS[-5:],
+    ids=["heston-hawkes", "alpha-hawkes-utility", "cev-power", "inventory", "market-orders"],
 )
 def test_check_env_passes_with_component_observations(kw) -> None:
     import warnings

@@ -76,6 +76,20 @@ Arrivals (market orders; a sell order meets our bid, a buy order our ask):
   regime); this tanh form, with our inventory as the state (which the agent observes), is
   ours. No extra draws.
 
+Market orders (``market_orders="linear_impact"``; the action's third entry a₂, u =
+a₂·``max_market_order``, u > 0 buys): at the step's start, before the limit fills, against the
+mid s_t the quotes meet, the order executes q = min(|u|, the inventory limit's room) at
+s_t + sign(u)·(s/2 + η q) per unit (s the reference spread, so s/2 crosses to the touch;
+η = ``temporary_impact``), so cash changes by −sign(u)·q·(s_t + sign(u)(s/2 + ηq)) and the
+step's PnL, marked at s_t, by −q(s/2 + ηq). After settlement the mid moves permanently by
+b·sign(u)·q (b = ``permanent_impact``): the mid is the midprice model's process plus the
+accumulated impact I (``state[:, IMPACT]``), s_{t+1} = X_{t+1} + I_{t+1}, I_{t+1} = I_t +
+b·sign(u)·q, X following its model (so under ``ou`` the impact does not revert, under ``gbm``
+it is an additive shift, under ``cev`` X is what is absorbed at 0). Linear permanent and
+temporary impact as in Almgren & Chriss (2001, "Optimal execution of portfolio
+transactions"), per step's size; our market order does not excite the Hawkes intensities.
+``state[:, MARKET_ORDER]`` is the executed signed size. No draws.
+
 Reward: ``pnl`` (the core's, :func:`mm_env.core.settle`) or ``exp_utility``: the PnL part
 pnl_t − pnl_{t−1} of the core's reward is replaced by U(pnl_t) − U(pnl_{t−1}),
 U(w) = (1 − e^(−γw))/γ, the exponential utility of Guéant, Lehalle & Fernandez-Tapia (2013)
@@ -122,12 +136,15 @@ from mm_env.core import (
     PARALLEL_MIN_ROWS,
     PNL,
     REWARD,
+    SPREAD,
     Simulator,
     begin_step,
+    buy_capacity,
     fill_ask,
     fill_bid,
     quotes_from_action,
     row_function,
+    sell_capacity,
     settle,
     step_kernel,
     write_observation,
@@ -142,7 +159,9 @@ SELL_INTENSITY = N_COMMON + 4  # hawkes: λ⁻ at the start of the next step (se
 BUY_INTENSITY = N_COMMON + 5  # hawkes: λ⁺ (buys meet our ask)
 N_SELL_ORDERS = N_COMMON + 6  # hawkes: market sell orders this episode
 N_BUY_ORDERS = N_COMMON + 7  # hawkes: market buy orders this episode
-N_STATE = N_COMMON + 8
+MARKET_ORDER = N_COMMON + 8  # market orders: this step's executed signed size (> 0 bought)
+IMPACT = N_COMMON + 9  # market orders: the accumulated permanent impact I in the mid
+N_STATE = N_COMMON + 10
 
 # columns of the per-step component draws (``extra``)
 X_NORMAL = 0  # z' (contract item 3)
@@ -210,7 +229,11 @@ P_DEFAULT_MODEL = N_COMMON_PARAMS + 35  # 1.0: bm, poisson, exponential, pnl (th
 P_CEV_ELASTICITY = N_COMMON_PARAMS + 36  # cev: β
 P_FLOW_TILT = N_COMMON_PARAMS + 37  # inventory arrivals: c (0 for the other arrivals)
 P_FLOW_SCALE = N_COMMON_PARAMS + 38  # inventory arrivals: q₀
-N_AS_PARAMS = 39
+P_MARKET_ORDERS = N_COMMON_PARAMS + 39  # 1.0: the action's third entry is a market order
+P_MAX_MARKET_ORDER = N_COMMON_PARAMS + 40
+P_TEMPORARY_IMPACT = N_COMMON_PARAMS + 41  # η
+P_PERMANENT_IMPACT = N_COMMON_PARAMS + 42  # b
+N_AS_PARAMS = 43
 
 
 # Compile time: the default model (bm, poisson, exponential, pnl) is inlined into the row, as
@@ -360,10 +383,34 @@ def write_components(obs: Any, i: int, state: NDArray[np.float64], params: NDArr
 
 
 @row_function()
+def component_market_order(
+    state: NDArray[np.float64], i: int, size: float, mid: float, params: NDArray[np.float64]
+) -> None:
+    """Cross the spread for ``size`` (signed, > 0 buys) at mid ± (s/2 + η·q) per unit, q the
+    size the inventory limit allows; ``state[i, MARKET_ORDER]`` = the executed signed size
+    (module docstring, "Market orders")."""
+    half = 0.5 * state[i, SPREAD]
+    eta = params[P_TEMPORARY_IMPACT]
+    executed = 0.0
+    if size > 0.0:
+        q = min(size, buy_capacity(state, i, params))
+        if q > 0.0:
+            fill_bid(state, i, q, mid + half + eta * q, params)
+            executed = q
+    elif size < 0.0:
+        q = min(-size, sell_capacity(state, i, params))
+        if q > 0.0:
+            fill_ask(state, i, q, mid - half - eta * q, params)
+            executed = -q
+    state[i, MARKET_ORDER] = executed
+
+
+@row_function()
 def component_row(
     i: int,
     state: NDArray[np.float64],
     params: NDArray[np.float64],
+    actions: NDArray[np.float64],
     uniforms: NDArray[np.float64],
     mid_draws: NDArray[np.float64],
     extra: NDArray[np.float64],
@@ -379,6 +426,10 @@ def component_row(
     sells = extra[i, X_SELLS]
     buys = extra[i, X_BUYS]
     hawkes = params[P_ARRIVALS] == ARR_HAWKES
+    market_orders = params[P_MARKET_ORDERS] > 0.0
+    if market_orders:
+        size = actions[i, 2] * params[P_MAX_MARKET_ORDER]
+        component_market_order(state, i, size, mid, params)
     if hawkes:
         p_bid = hawkes_fill_probability(mid - qb, sells, params)
         p_ask = hawkes_fill_probability(qa - mid, buys, params)
@@ -394,10 +445,14 @@ def component_row(
     truncated[i] = settle(state, i, params)
     if hawkes or params[P_REWARD] != REWARD_PNL:
         component_settle(state, i, previous_pnl, sells, buys, params)
+    x = mid - state[i, IMPACT]  # the midprice model's process (I = 0 without market orders)
     if params[P_MIDPRICE] == MID_BM:
-        state[i, NEXT_MID] = mid + bm_move(mid_draws[i], params) + params[P_DRIFT_DT]
+        state[i, NEXT_MID] = x + bm_move(mid_draws[i], params) + params[P_DRIFT_DT]
     else:
-        component_mid(state, i, mid, mid_draws[i], extra, params)
+        component_mid(state, i, x, mid_draws[i], extra, params)
+    if market_orders:
+        state[i, IMPACT] += params[P_PERMANENT_IMPACT] * state[i, MARKET_ORDER]
+        state[i, NEXT_MID] += state[i, IMPACT]
 
 
 @njit(cache=True, inline="always")
@@ -432,7 +487,7 @@ def _as_step_row(
         state[i, NEXT_MID] = nxt
     else:
         component_row(
-            np.int64(i), state, params, uniforms, mid_draws, extra, mid, qb, qa, truncated
+            np.int64(i), state, params, actions, uniforms, mid_draws, extra, mid, qb, qa, truncated
         )
         nxt = state[i, NEXT_MID]
     write_observation(obs, i, state, 0.0, s, nxt, sizes, sizes, depths, params)
@@ -580,6 +635,10 @@ class AvellanedaStoikovSimulator(Simulator):
             c.cev_elasticity,
             c.inventory_flow if c.arrivals == "inventory" else 0.0,
             c.inventory_flow_scale,
+            0.0 if c.market_orders == "none" else 1.0,
+            c.max_market_order,
+            c.temporary_impact,
+            c.permanent_impact,
         ]
 
     def _reset_rows(self, rows: NDArray[np.intp], rng: np.random.Generator) -> None:
@@ -652,6 +711,27 @@ class AvellanedaStoikovSimulator(Simulator):
     def intensities(self) -> NDArray[np.float64]:
         """(λ⁻, λ⁺) per row at the start of the next step (arrivals ``hawkes``)."""
         return self.state[:, SELL_INTENSITY : BUY_INTENSITY + 1]
+
+    @property
+    def market_order(self) -> NDArray[np.float64]:
+        """The last step's executed market order per row, signed (> 0 bought; market orders)."""
+        return self.state[:, MARKET_ORDER]
+
+    @property
+    def impact(self) -> NDArray[np.float64]:
+        """The accumulated permanent impact in the mid per row (market orders)."""
+        return self.state[:, IMPACT]
+
+    def _check_extra_actions(self, actions: NDArray[np.float64]) -> None:
+        """The market order's entry must lie in [−1, 1] (a traded size is not clipped)."""
+        out = np.flatnonzero(np.abs(actions[:, 2]) > 1.0)
+        if out.size:
+            row = int(out[0])
+            raise ValueError(
+                f"action entry 2 (the market order, a fraction of max_market_order = "
+                f"{self.config.max_market_order!r}) must lie in [-1, 1]; got "
+                f"{float(actions[row, 2])!r} at env {row}"
+            )
 
     @property
     def order_counts(self) -> NDArray[np.float64]:
