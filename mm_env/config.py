@@ -519,7 +519,8 @@ class AvellanedaStoikovConfig(MarketConfig):
     skew = (δ_b − δ_a)/(δ_b + δ_a); the default ranges m ∈ [0.1, 3.9], |skew| ≤ 10 express the
     Avellaneda–Stoikov, GLFT and Cartea–Jaimungal optimal quotes of :mod:`baselines.analytic`
     for the paper's parameters (m between 0.87 and 2.37 over their episodes; a skew beyond ±1
-    puts one quote through the mid).
+    puts one quote through the mid). With ``market_orders="linear_impact"`` (below) the action
+    has a third entry, a market order; by default it has these two.
 
     Our quotes never cross or lock: ask − bid = m·s whatever the skew, so m = 0 would put both
     quotes at the same price (both filled, each against the other) and m < 0 would cross them;
