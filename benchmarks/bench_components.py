@@ -36,10 +36,17 @@ VARIANTS: dict[str, dict[str, Any]] = {
     "midprice=jump_bm": {"midprice": "jump_bm"},
     "midprice=jump_ou": {"midprice": "jump_ou"},
     "midprice=heston": {"midprice": "heston"},
+    "midprice=cev": {"midprice": "cev"},
     "arrivals=hawkes": {"arrivals": "hawkes"},
+    "arrivals=inventory": {"arrivals": "inventory"},
     "fill_function=power": {"fill_function": "power"},
     "fill_function=triangular": {"fill_function": "triangular"},
     "reward=exp_utility": {"reward": "exp_utility"},
+    "market_orders=linear_impact": {
+        "market_orders": "linear_impact",
+        "temporary_impact": 0.1,
+        "permanent_impact": 0.01,
+    },
 }
 
 
@@ -62,7 +69,10 @@ def single_rate(env_id: str, kwargs: dict[str, Any], n_steps: int) -> float:
 def vector_rate(kwargs: dict[str, Any], num_envs: int, n_steps: int) -> float:
     venv = gym.make_vec(AS_ID, num_envs=num_envs, vectorization_mode="vector_entry_point", **kwargs)
     rng = np.random.default_rng(0)
-    actions = [rng.uniform(-1, 1, (num_envs, 2)).astype(np.float32) for _ in range(16)]
+    shape = venv.single_action_space.shape
+    assert shape is not None  # a Box
+    dim = shape[0]  # 3 with market orders
+    actions = [rng.uniform(-1, 1, (num_envs, dim)).astype(np.float32) for _ in range(16)]
     venv.reset(seed=0)
     venv.step(actions[0])
     steps = max(n_steps // num_envs, 20)

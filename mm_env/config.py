@@ -263,6 +263,12 @@ class MarketConfig:
         return 10
 
     @property
+    def action_dim(self) -> int:
+        """Entries of the action: spread multiple and skew (2); the Avellaneda–Stoikov family's
+        ``market_orders`` option adds a third (:class:`AvellanedaStoikovConfig`)."""
+        return 2
+
+    @property
     def inventory_norm(self) -> float:
         """The divisor of inventory in the observation."""
         return float(
@@ -565,7 +571,8 @@ class AvellanedaStoikovConfig(MarketConfig):
     skew = (δ_b − δ_a)/(δ_b + δ_a); the default ranges m ∈ [0.1, 3.9], |skew| ≤ 10 express the
     Avellaneda–Stoikov, GLFT and Cartea–Jaimungal optimal quotes of :mod:`baselines.analytic`
     for the paper's parameters (m between 0.87 and 2.37 over their episodes; a skew beyond ±1
-    puts one quote through the mid).
+    puts one quote through the mid). With ``market_orders="linear_impact"`` (below) the action
+    has a third entry, a market order; by default it has these two.
 
     Our quotes never cross or lock: ask − bid = m·s whatever the skew, so m = 0 would put both
     quotes at the same price (both filled, each against the other) and m < 0 would cross them;
@@ -593,13 +600,32 @@ class AvellanedaStoikovConfig(MarketConfig):
       ``ou_mean`` at rate ``ou_rate``), ``"ou_alpha"`` (a Brownian mid drifted by a short-term
       OU alpha signal that the agent observes: ``alpha_decay``, ``alpha_vol``), ``"jump_bm"`` /
       ``"jump_ou"`` (compound-Poisson jumps of rate ``jump_rate`` with N(``jump_mean``,
-      ``jump_std``²) sizes added to bm / ou), ``"heston"`` (stochastic variance ``heston_*``).
-    * ``arrivals``: ``"poisson"`` (market orders at rate ``intensity_a`` per side, the default)
-      or ``"hawkes"`` (self- and cross-exciting with an exponential kernel: baseline
-      ``intensity_a``, jumps ``hawkes_self`` / ``hawkes_cross``, decay ``hawkes_decay``).
+      ``jump_std``²) sizes added to bm / ou), ``"heston"`` (stochastic variance ``heston_*``),
+      ``"cev"`` (constant elasticity of variance dS = σS^β dW, β = ``cev_elasticity``,
+      absorbed at 0).
+    * ``arrivals``: ``"poisson"`` (market orders at rate ``intensity_a`` per side, the default),
+      ``"hawkes"`` (self- and cross-exciting with an exponential kernel: baseline
+      ``intensity_a``, jumps ``hawkes_self`` / ``hawkes_cross``, decay ``hawkes_decay``) or
+      ``"inventory"`` (state-dependent Poisson rates: sells arrive at
+      A·(1 + c·tanh(q/q₀)), buys at A·(1 − c·tanh(q/q₀)), q our inventory at the step's start,
+      c = ``inventory_flow``, q₀ = ``inventory_flow_scale``; c > 0 is order flow that keeps
+      pushing our inventory the way it went, c < 0 flow that brings it back).
     * ``fill_function`` f(δ), the probability that a market order reaches a quote at depth δ:
       ``"exponential"`` e^(−kδ) (the default), ``"power"`` (1 + kδ⁺)^(−``fill_exponent``),
       ``"triangular"`` max(1 − kδ⁺, 0); λ(δ) = A·f(δ).
+    * ``market_orders``: ``"none"`` (the default: the action is the two limit-quote entries) or
+      ``"linear_impact"``: the action gains a third entry a₂ ∈ [−1, 1], a market order of
+      signed size u = a₂·``max_market_order`` (u > 0 buys) executed at the step's start against
+      the mid s_t the quotes meet, at s_t + sign(u)·(s/2 + η|u|) per unit: the half reference
+      spread s/2 and a temporary impact linear in size, η = ``temporary_impact``. Its cost
+      |u|·(s/2 + η|u|) relative to the mid is charged to cash. It then moves the mid
+      permanently by b·u, b = ``permanent_impact``, from the next mid on (the linear permanent
+      and temporary impact of Almgren & Chriss 2001, "Optimal execution of portfolio
+      transactions", here per step's size rather than per trading rate). A market order is
+      limited by ``max_inventory`` like a fill and comes before the step's limit fills; it
+      counts in ``bid_fill``/``ask_fill``, ``volume`` and ``n_fills``. An a₂ outside [−1, 1]
+      raises ``ValueError`` (a traded size is not clipped silently; the quote entries still
+      are). Formulas and timing: :mod:`mm_env.scenarios.avellaneda_stoikov`.
     * ``reward``: ``"pnl"`` (the default; with the running and terminal inventory penalties
       above it is the Cartea–Jaimungal criterion) or ``"exp_utility"``: the increments of
       U(pnl) = (1 − e^(−γ·pnl))/γ, γ = ``risk_aversion``, so that an episode's rewards sum to
@@ -611,12 +637,17 @@ class AvellanedaStoikovConfig(MarketConfig):
     Ranges: ``sigma`` >= 0; ``gbm`` and ``heston`` need ``initial_mid`` > 0 and
     |``mid_drift``|·T <= 100, and ``gbm`` σ√T <= 10 (log-price standard deviation over the
     horizon); ``ou_rate``, ``alpha_decay``, ``alpha_vol``, ``jump_rate`` > 0;
-    ``jump_std`` >= 0; ``heston_v0`` >= 0, ``heston_theta`` > 0, ``heston_xi`` >= 0,
+    ``jump_std`` >= 0; ``cev`` needs ``initial_mid`` > 0, ``cev_elasticity`` in [0, 1] (the
+    range where the driftless CEV process is a true martingale; β > 1 makes it a strict local
+    martingale) and σ·``initial_mid``^(β − 1)·√T <= 10 (the relative volatility at the start over
+    the horizon, as for ``gbm``); ``heston_v0`` >= 0, ``heston_theta`` > 0, ``heston_xi`` >= 0,
     ``heston_rho`` in [−1, 1], ``heston_kappa`` > 0 with ``heston_kappa``·dt <= 1 (the Euler
     step of the variance must not overshoot its mean) and ``heston_v0``·T, ``heston_theta``·T
     <= 100; ``hawkes_self``, ``hawkes_cross`` >= 0 and ``hawkes_decay`` > 0 with branching
     ratio (``hawkes_self`` + ``hawkes_cross``)/``hawkes_decay`` < 1 (stationarity) and at most
     1e6 market orders per step on average;
+    ``inventory_flow`` in [−1, 1] (both rates stay in [0, 2A]), ``inventory_flow_scale`` > 0;
+    ``max_market_order`` > 0, ``temporary_impact`` >= 0, ``permanent_impact`` >= 0 (finite);
     ``fill_exponent`` > 0; ``risk_aversion`` > 0.
     """
 
@@ -656,6 +687,13 @@ class AvellanedaStoikovConfig(MarketConfig):
     hawkes_decay: float = 100.0
     fill_exponent: float = 2.0
     risk_aversion: float = 0.1
+    cev_elasticity: float = 0.5
+    inventory_flow: float = 0.5
+    inventory_flow_scale: float = 10.0
+    market_orders: str = "none"
+    max_market_order: float = 1.0
+    temporary_impact: float = 0.0
+    permanent_impact: float = 0.0
 
     def __post_init__(self) -> None:
         super().__post_init__()
@@ -696,6 +734,25 @@ class AvellanedaStoikovConfig(MarketConfig):
                 _fail("initial_mid", self.initial_mid, f"must be > 0 with midprice {mid!r}")
             if abs(self.mid_drift) * horizon > 100.0:
                 _fail("mid_drift", self.mid_drift, "needs |mid_drift| * T <= 100")
+        if mid == "cev":
+            if self.initial_mid <= 0.0:
+                _fail("initial_mid", self.initial_mid, "must be > 0 with midprice 'cev'")
+            beta = _finite("cev_elasticity", self.cev_elasticity)
+            if not 0.0 <= beta <= 1.0:
+                _fail(
+                    "cev_elasticity",
+                    self.cev_elasticity,
+                    "must lie in [0, 1] (beyond 1 the driftless CEV process is a strict local "
+                    "martingale, below 0 its volatility explodes at 0)",
+                )
+            relative = self.sigma * self.initial_mid ** (beta - 1.0) * math.sqrt(horizon)
+            if relative > 10.0:
+                _fail(
+                    "sigma",
+                    self.sigma,
+                    f"sigma * initial_mid**(cev_elasticity - 1) * sqrt(T) = {relative:.4g} must "
+                    "be <= 10 with midprice 'cev' (the relative volatility over the horizon)",
+                )
         if mid == "gbm" and self.sigma * math.sqrt(horizon) > 10.0:
             _fail(
                 "sigma",
@@ -744,6 +801,16 @@ class AvellanedaStoikovConfig(MarketConfig):
                 f"the stationary market-order rate x dt = "
                 f"{self.stationary_arrival_rate * self.dt:.4g} must be <= 1e6 orders per step",
             )
+        if not -1.0 <= _finite("inventory_flow", self.inventory_flow) <= 1.0:
+            _fail(
+                "inventory_flow",
+                self.inventory_flow,
+                "must lie in [-1, 1] (the rates A * (1 +- c * tanh(q / q0)) must stay >= 0)",
+            )
+        _positive("inventory_flow_scale", self.inventory_flow_scale)
+        _positive("max_market_order", self.max_market_order)
+        _non_negative("temporary_impact", self.temporary_impact)
+        _non_negative("permanent_impact", self.permanent_impact)
         _positive("fill_exponent", self.fill_exponent)
         _positive("risk_aversion", self.risk_aversion)
 
@@ -781,6 +848,11 @@ class AvellanedaStoikovConfig(MarketConfig):
         return 1
 
     @property
+    def action_dim(self) -> int:
+        """3 with ``market_orders`` (the market order's entry), else 2."""
+        return 2 if self.market_orders == "none" else 3
+
+    @property
     def horizon(self) -> float:
         """T = n_steps · dt."""
         return self.n_steps * self.dt
@@ -816,7 +888,8 @@ class AvellanedaStoikovConfig(MarketConfig):
 
     @property
     def stationary_arrival_rate(self) -> float:
-        """Each side's mean market-order rate: A with Poisson arrivals; with Hawkes arrivals
+        """Each side's mean market-order rate: A with Poisson arrivals (with ``"inventory"``
+        arrivals, the rate at q = 0: the mean depends on the inventory path); with Hawkes arrivals
         μ/(1 − (α_self + α_cross)/β), μ = A (the stationary mean E[λ] = (I − ‖Φ‖₁)^(−1)μ of a
         multivariate Hawkes process, Bacry, Mastromatteo & Muzy 2015, "Hawkes processes in
         finance", here with the symmetric 2 × 2 kernel of L¹ norm (α_self + α_cross)/β))."""
@@ -833,7 +906,9 @@ class AvellanedaStoikovConfig(MarketConfig):
     def martingale_mid(self) -> bool:
         """Whether the mid is a martingale (drawn independently of our fills): ``bm``, ``gbm``,
         ``heston`` with ``mid_drift`` = 0, ``jump_bm`` also with ``jump_mean`` = 0. The OU
-        mids and the alpha signal make it predictable."""
+        mids and the alpha signal make it predictable; ``cev``'s Euler step absorbed at 0 is a
+        martingale only while no step would cross 0 (absorption raises its mean), so it is not
+        listed."""
         if self.mid_drift != 0.0 or self.midprice not in ("bm", "gbm", "heston", "jump_bm"):
             return False
         return self.midprice != "jump_bm" or self.jump_mean == 0.0
@@ -875,16 +950,17 @@ class CarteaJaimungalConfig(AvellanedaStoikovConfig):
 
 #: the components of the Avellaneda–Stoikov family and their choices (the first is the default)
 AS_COMPONENTS: dict[str, tuple[str, ...]] = {
-    "midprice": ("bm", "gbm", "ou", "ou_alpha", "jump_bm", "jump_ou", "heston"),
-    "arrivals": ("poisson", "hawkes"),
+    "midprice": ("bm", "gbm", "ou", "ou_alpha", "jump_bm", "jump_ou", "heston", "cev"),
+    "arrivals": ("poisson", "hawkes", "inventory"),
     "fill_function": ("exponential", "power", "triangular"),
     "reward": ("pnl", "exp_utility"),
+    "market_orders": ("none", "linear_impact"),
 }
 
 _JUMPS = ("jump_bm", "jump_ou")
 #: field -> (component, the choices of that component that use the field)
 AS_COMPONENT_FIELDS: dict[str, tuple[str, tuple[str, ...]]] = {
-    "sigma": ("midprice", ("bm", "gbm", "ou", "ou_alpha", *_JUMPS)),
+    "sigma": ("midprice", ("bm", "gbm", "ou", "ou_alpha", *_JUMPS, "cev")),
     "mid_increments": ("midprice", ("bm", "jump_bm")),
     "mid_drift": ("midprice", ("bm", "gbm", "jump_bm", "heston")),
     "ou_rate": ("midprice", ("ou", "jump_ou")),
@@ -895,12 +971,18 @@ AS_COMPONENT_FIELDS: dict[str, tuple[str, tuple[str, ...]]] = {
     "jump_mean": ("midprice", _JUMPS),
     "jump_std": ("midprice", _JUMPS),
     **{f"heston_{p}": ("midprice", ("heston",)) for p in ("v0", "kappa", "theta", "xi", "rho")},
-    "fill_probability": ("arrivals", ("poisson",)),
+    "fill_probability": ("arrivals", ("poisson", "inventory")),
+    "inventory_flow": ("arrivals", ("inventory",)),
+    "inventory_flow_scale": ("arrivals", ("inventory",)),
     "hawkes_self": ("arrivals", ("hawkes",)),
     "hawkes_cross": ("arrivals", ("hawkes",)),
     "hawkes_decay": ("arrivals", ("hawkes",)),
+    "cev_elasticity": ("midprice", ("cev",)),
     "fill_exponent": ("fill_function", ("power",)),
     "risk_aversion": ("reward", ("exp_utility",)),
+    "max_market_order": ("market_orders", ("linear_impact",)),
+    "temporary_impact": ("market_orders", ("linear_impact",)),
+    "permanent_impact": ("market_orders", ("linear_impact",)),
 }
 
 #: The Cartea–Jaimungal variant in which inventory control matters: ``CarteaJaimungal-v0``

@@ -84,6 +84,9 @@ INFO_KEYS: tuple[str, ...] = (
 #: it saves below ~2000 rows — at 1024 rows the serial build ran the AS scenario 20% faster)
 PARALLEL_MIN_ROWS = 2048
 
+#: what the action's entries mean, for error messages (the third exists with market orders)
+ACTION_ENTRIES = "0 = spread, 1 = skew, 2 = market order"
+
 
 # ---- kernel decorators ---------------------------------------------------------------------------
 def step_kernel(parallel: bool = False) -> Any:
@@ -368,7 +371,9 @@ class Simulator:
         self.params = np.array(common_params(config) + self.book_params(), dtype=np.float64)
         self.truncated = np.zeros(self.n_envs, dtype=bool)
         self._all_rows = np.ones(self.n_envs, dtype=bool)
-        self._one_action = np.zeros((1, 2), dtype=np.float64)  # step_one's buffer
+        self.action_dim = config.action_dim
+        # step_one's buffer; entries past the first two (a market order) stay 0 there
+        self._one_action = np.zeros((1, self.action_dim), dtype=np.float64)
 
     # -- subclass hooks --
     n_state: int = N_COMMON
@@ -400,24 +405,28 @@ class Simulator:
         rng: np.random.Generator,
         active: NDArray[np.bool_] | None = None,
     ) -> None:
-        """Advance the ``active`` rows (all when ``None``) by one step with ``actions`` (n_envs, 2).
+        """Advance the ``active`` rows (all when ``None``) by one step with ``actions``
+        (n_envs, action_dim): action_dim is 2 (spread, skew) unless the config adds entries.
 
         The step's random numbers are drawn for every row, active or not, so the draws of a row
         do not depend on which other rows are active.
         """
         a = np.asarray(actions, dtype=np.float64)
-        if a.shape != (self.n_envs, 2):
+        dim = self.action_dim
+        if a.shape != (self.n_envs, dim):
             raise ValueError(
-                f"actions must have shape ({self.n_envs}, 2) for {self.n_envs} env(s), "
+                f"actions must have shape ({self.n_envs}, {dim}) for {self.n_envs} env(s), "
                 f"got shape {np.shape(actions)}"
             )
         bad = first_non_finite(a)
         if bad >= 0:
-            row, entry = divmod(bad, 2)
+            row, entry = divmod(bad, dim)
             raise ValueError(
                 f"action entries must be finite; got {a[row, entry]!r} at "
-                f"env {row}, entry {entry} (0 = spread, 1 = skew)"
+                f"env {row}, entry {entry} ({ACTION_ENTRIES})"
             )
+        if dim > 2:
+            self._check_extra_actions(a)
         if active is None:
             active = self._all_rows
         if (self.truncated & active).any():
@@ -426,6 +435,9 @@ class Simulator:
                 f"{self.config.n_steps} steps; reset it before stepping"
             )
         self._step_kernel(a, rng, active)
+
+    def _check_extra_actions(self, actions: NDArray[np.float64]) -> None:
+        """Check the action entries past the first two (a scenario that adds them overrides)."""
 
     def step_one(self, a0: float, a1: float, rng: np.random.Generator) -> None:
         """:meth:`step` for a one-row simulator with the action as two finite Python floats,

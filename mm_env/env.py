@@ -137,6 +137,14 @@ class MarketMakingEnv(gym.Env[NDArray[np.floating], NDArray[np.floating]]):
     in the simulator state); NaN or infinite entries raise ``ValueError``. Actions are used in
     float64: a float64 action is not rounded.
 
+    Market orders (an option of the Avellaneda–Stoikov family only,
+    ``market_orders="linear_impact"``; every registered id keeps the two-entry action):
+    ``Box(-1, 1, (3,), float32)``, ``action[2]`` a market order of signed size
+    ``action[2] * max_market_order`` (> 0 buys) that crosses the reference spread and pays a
+    linear temporary impact, then moves the mid by a linear permanent impact
+    (:class:`~mm_env.config.AvellanedaStoikovConfig`, "market_orders"). ``action[2]`` outside
+    [-1, 1] raises ``ValueError`` instead of being clipped: it is a traded quantity.
+
     ## Observation Space
 
     ``Box`` of ``observation_dtype`` (float32 by default); names in ``observation_names``.
@@ -217,8 +225,8 @@ class MarketMakingEnv(gym.Env[NDArray[np.floating], NDArray[np.floating]]):
     ## Version History
 
     * v0: initial release. The Avellaneda–Stoikov family later gained component options
-      (midprice, arrivals, fill_function, reward; issue 14) whose defaults leave its ids'
-      trajectories unchanged, so the ids keep v0.
+      (midprice, arrivals, fill_function, reward, market_orders; issue 14) whose defaults
+      leave its ids' trajectories and spaces unchanged, so the ids keep v0.
     * MarketMaking-v1 (``mm_env/MarketMaking-v1``): the synthetic book on the execution rules
       of :mod:`mm_env.execution` — a partly filled order keeps its place and only added size
       joins the back (``keep_priority=True``); cancellations at our price (the book's log-size
@@ -276,7 +284,7 @@ class MarketMakingEnv(gym.Env[NDArray[np.floating], NDArray[np.floating]]):
         self.config = self._sim.config  # a replay records its data's spread unit
         self.observation_names: tuple[str, ...] = self._sim.names
         self.action_mapping = ActionMapping.from_config(self.config)
-        self.action_space = spaces.Box(-1.0, 1.0, (2,), np.float32)
+        self.action_space = spaces.Box(-1.0, 1.0, (self.config.action_dim,), np.float32)
         self.observation_space = observation_space(self.config)  # type: ignore[assignment]
         self._history: dict[str, list[float]] | None = None
         self._started = False
@@ -313,14 +321,17 @@ class MarketMakingEnv(gym.Env[NDArray[np.floating], NDArray[np.floating]]):
         if not self._started:
             raise RuntimeError("call reset() before step()")
         sim = self._sim
-        if type(action) is np.ndarray and action.shape == (2,) and action.dtype.kind == "f":
+        if sim.action_dim != 2:  # with a market order (AvellanedaStoikovConfig.market_orders)
+            sim.step(_action_row(action, sim.action_dim), self._np_random)  # type: ignore[arg-type]
+        elif type(action) is np.ndarray and action.shape == (2,) and action.dtype.kind == "f":
             a0, a1 = action.tolist()  # the common case, inline: no copy, no call
             if not (math.isfinite(a0) and math.isfinite(a1)):
                 a0, a1 = _action_floats(action)  # raises, naming the entry
+            sim.step_one(a0, a1, self._np_random)  # type: ignore[arg-type]
         else:
             a0, a1 = _action_floats(action)
-        # _np_random is set by reset(), which _started guarantees (no property call here)
-        sim.step_one(a0, a1, self._np_random)  # type: ignore[arg-type]
+            # _np_random is set by reset(), which _started guarantees (no property call here)
+            sim.step_one(a0, a1, self._np_random)  # type: ignore[arg-type]
         values = self._row0.tolist()  # one conversion for the info, the reward and the flag
         info: dict[str, Any] = dict(zip(INFO_KEYS, values))
         info["action_clipped"] = values[ACTION_CLIPPED] > 0.0
@@ -374,6 +385,15 @@ def check_reset_options(options: Any, known: tuple[str, ...]) -> dict[str, Any]:
             + ("" if known else " (this env takes no reset options)")
         )
     return dict(options)
+
+
+def _action_row(action: Any, dim: int) -> NDArray[np.float64]:
+    """The single env's action of ``dim`` entries as a (1, dim) float64 array, or
+    ``ValueError`` for a wrong shape or type (:meth:`Simulator.step` checks the values)."""
+    a = real_array(action, "action")
+    if a.shape != (dim,):
+        raise ValueError(f"action must have shape ({dim},), got shape {a.shape}")
+    return a.astype(np.float64).reshape(1, dim)
 
 
 def _action_floats(action: Any) -> tuple[float, float]:

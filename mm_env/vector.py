@@ -106,7 +106,7 @@ class MarketMakingVectorEnv(VectorEnv):
         self.observation_names = self._sim.names
         self.action_mapping = ActionMapping.from_config(self.config)
         self.single_observation_space = observation_space(self.config)
-        self.single_action_space = spaces.Box(-1.0, 1.0, (2,), np.float32)
+        self.single_action_space = spaces.Box(-1.0, 1.0, (self.config.action_dim,), np.float32)
         self.observation_space = batch_space(self.single_observation_space, self.num_envs)
         self.action_space = batch_space(self.single_action_space, self.num_envs)
         self._autoreset = np.zeros(self.num_envs, dtype=bool)
@@ -179,9 +179,10 @@ class MarketMakingVectorEnv(VectorEnv):
             raise RuntimeError("call reset() before step()")
         sim = self._sim
         a = real_array(actions, "actions")
-        if a.shape != (self.num_envs, 2):
+        dim = sim.action_dim
+        if a.shape != (self.num_envs, dim):
             raise ValueError(
-                f"actions must have shape ({self.num_envs}, 2), got shape {np.shape(actions)}"
+                f"actions must have shape ({self.num_envs}, {dim}), got shape {np.shape(actions)}"
             )
         terminated = np.zeros(self.num_envs, dtype=bool)
         if self.autoreset_mode == AutoresetMode.NEXT_STEP:

@@ -173,6 +173,12 @@ AS_COMPONENT_PARAMS: dict[str, st.SearchStrategy[Any]] = {
     "hawkes_decay": _floats(-1.0, 2e3),
     "fill_exponent": _floats(-1.0, 10.0),
     "risk_aversion": _floats(-0.1, 10.0),
+    "cev_elasticity": _floats(-0.5, 1.5),
+    "inventory_flow": _floats(-1.5, 1.5),
+    "inventory_flow_scale": _floats(-1.0, 1e3),
+    "max_market_order": _floats(-1.0, 1e3),
+    "temporary_impact": _floats(-0.1, 10.0),
+    "permanent_impact": _floats(-0.1, 10.0),
 }
 
 
@@ -206,8 +212,9 @@ def _check_finite(
 ) -> None:
     assert np.all(np.isfinite(obs)), f"{where}: observation {obs}"
     if utility_limit is not None and not math.isfinite(reward):
-        # the exponential-utility reward overflows, as documented, only once γ·pnl < −709
-        assert utility_limit < -709.0, f"{where}: reward {reward} at γ·pnl = {utility_limit}"
+        # the exponential-utility reward overflows, as documented, only once
+        # −γ·pnl − ln γ > 709.78 (e^(−γ·pnl)/γ beyond float64) at the step's start or end
+        assert utility_limit > 709.0, f"{where}: reward {reward} at −γ·pnl − ln γ = {utility_limit}"
     else:
         assert math.isfinite(reward), f"{where}: reward {reward}"
     bad = {k: v for k, v in info.items() if isinstance(v, float) and not math.isfinite(v)}
@@ -227,9 +234,10 @@ def run_first_episode(scenario: str, fields: dict[str, Any], seed: int, data: An
         reject()  # the config does not fit the recorded data (checked when the env is made)
     rng = np.random.default_rng(seed)
     n = config.n_steps
-    actions = rng.uniform(-1.0, 1.0, (n, 2)).astype(np.float32)
+    dim = env.action_space.shape[0]  # 3 with the Avellaneda–Stoikov family's market orders
+    actions = rng.uniform(-1.0, 1.0, (n, dim)).astype(np.float32)
     corners = rng.random(n) < 0.3
-    actions[corners] = rng.choice([-1.0, 1.0], size=(int(corners.sum()), 2))
+    actions[corners] = rng.choice([-1.0, 1.0], size=(int(corners.sum()), dim))
     obs, info = env.reset(seed=seed)
     _check_finite(obs, info, "reset")
     gamma = getattr(config, "risk_aversion", 0.0) if getattr(config, "reward", "") else 0.0
@@ -237,7 +245,7 @@ def run_first_episode(scenario: str, fields: dict[str, Any], seed: int, data: An
     for t in range(n):
         low_pnl = info["pnl"]
         obs, reward, _, truncated, info = env.step(actions[t])
-        limit = gamma * min(low_pnl, info["pnl"]) if utility else None
+        limit = -gamma * min(low_pnl, info["pnl"]) - math.log(gamma) if utility else None
         _check_finite(obs, info, f"step {t}", reward, limit)
     assert truncated
 

@@ -13,6 +13,7 @@ import pytest
 from mm_env import AvellanedaStoikovConfig, make_simulator
 from mm_env.config import AS_COMPONENT_FIELDS, AS_COMPONENTS
 from mm_env.core import ASK_FILL, BID_FILL
+from mm_env.core import INVENTORY as INVENTORY_COL
 from tests import as_digest
 
 
@@ -27,7 +28,7 @@ def test_default_trajectories_match_the_digest_recorded_on_main() -> None:
 
 # ---- validation ----------------------------------------------------------------------------
 BAD = [
-    ("midprice", "cev"),
+    ("midprice", "sabr"),
     ("arrivals", "queue"),
     ("fill_function", "linear"),
     ("reward", "sharpe"),
@@ -42,6 +43,20 @@ BAD = [
     ("hawkes_self", -1.0),
     ("fill_exponent", 0.0),
     ("risk_aversion", 0.0),
+    ("cev_elasticity", 1.5),  # a strict local martingale beyond 1
+    ("cev_elasticity", -0.1),
+    ("cev_elasticity", math.nan),
+    ("inventory_flow", 1.5),  # a negative rate on one side
+    ("inventory_flow", -1.01),
+    ("inventory_flow", math.inf),
+    ("inventory_flow_scale", 0.0),
+    ("inventory_flow_scale", math.nan),
+    ("market_orders", "twap"),
+    ("max_market_order", 0.0),
+    ("max_market_order", math.inf),
+    ("temporary_impact", -0.1),
+    ("permanent_impact", -0.1),
+    ("permanent_impact", math.nan),
 ]
 MODEL_OF = {
     "ou_rate": {"midprice": "ou"},
@@ -55,6 +70,12 @@ MODEL_OF = {
     "hawkes_self": {"arrivals": "hawkes"},
     "fill_exponent": {"fill_function": "power"},
     "risk_aversion": {"reward": "exp_utility"},
+    "cev_elasticity": {"midprice": "cev"},
+    "inventory_flow": {"arrivals": "inventory"},
+    "inventory_flow_scale": {"arrivals": "inventory"},
+    "max_market_order": {"market_orders": "linear_impact"},
+    "temporary_impact": {"market_orders": "linear_impact"},
+    "permanent_impact": {"market_orders": "linear_impact"},
 }
 
 
@@ -82,6 +103,15 @@ def test_gbm_and_heston_need_a_positive_mid_and_a_bounded_log_variance() -> None
         AvellanedaStoikovConfig(midprice="gbm", sigma=20.0)
     with pytest.raises(ValueError, match="'heston_v0'"):
         AvellanedaStoikovConfig(midprice="heston", heston_v0=200.0)
+
+
+def test_cev_needs_a_positive_mid_and_a_bounded_relative_volatility() -> None:
+    with pytest.raises(ValueError, match="'initial_mid'.*'cev'"):
+        AvellanedaStoikovConfig(midprice="cev", initial_mid=0.0)
+    # σ S₀^(β−1) √T = 200 · 100^(−0.5) · 1 = 20 > 10
+    with pytest.raises(ValueError, match="'sigma'.*relative volatility"):
+        AvellanedaStoikovConfig(midprice="cev", sigma=200.0)
+    AvellanedaStoikovConfig(midprice="cev", sigma=100.0)  # = 10: accepted
 
 
 # ---- moments of the midprice models --------------------------------------------------------
@@ -185,6 +215,62 @@ def test_ou_alpha_is_stationary_ou_and_drifts_the_mid() -> None:
     before, alpha = sim.next_mid.copy(), sim.alpha.copy()
     sim.step(np.tile([1.0, 0.0], (100, 1)), np.random.default_rng(0))
     np.testing.assert_allclose(sim.next_mid - before, alpha * config.dt, atol=1e-6)
+
+
+CEV_N = 20000
+
+
+def test_cev_half_is_a_martingale_with_variance_sigma2_s0_t() -> None:
+    """β = 1/2: E[S_T] = S₀ and Var S_T = ∫ σ² E[S_t] dt = σ² S₀ T (the increments are
+    uncorrelated with variance σ² E[S] dt); S₀ = 100 is 5 standard deviations σ√(S₀T) = 20
+    above 0, so absorption (probability ≈ 1e-6) does not move these moments."""
+    sigma = 2.0
+    config = AvellanedaStoikovConfig(midprice="cev", cev_elasticity=0.5, sigma=sigma)
+    sim = run(config, CEV_N, seed=21)
+    x = sim.next_mid - 100.0
+    var = sigma**2 * 100.0 * config.horizon
+    within(x.mean(), 0.0, math.sqrt(var / CEV_N))
+    sq = x**2
+    within(sq.mean(), var, sq.std() / math.sqrt(CEV_N))
+
+
+def test_cev_one_has_the_log_moments_of_gbm() -> None:
+    """β = 1: log S_T/S₀ has mean −σ²T/2 and variance σ²T (driftless GBM). The Euler step's
+    bias in the mean, Σ E[log(1 + σ√dt z)] + σ²T/2 ≈ −(3/4)σ⁴ dt T = −1e-4, is 0.03 SE."""
+    sigma = 0.4
+    config = AvellanedaStoikovConfig(midprice="cev", cev_elasticity=1.0, sigma=sigma)
+    sim = run(config, CEV_N, seed=22)
+    r = np.log(sim.next_mid / 100.0)
+    var = sigma**2 * config.horizon
+    within(r.mean(), -0.5 * var, math.sqrt(var / CEV_N))
+    within(r.var(), var, var * math.sqrt(2.0 / CEV_N))
+
+
+def test_cev_zero_is_gaussian_bm_draw_for_draw_with_variance_sigma2_t() -> None:
+    kw = {"sigma": 2.0}
+    cev = run(AvellanedaStoikovConfig(midprice="cev", cev_elasticity=0.0, **kw), CEV_N, seed=23)
+    bm = run(AvellanedaStoikovConfig(mid_increments="gaussian", **kw), CEV_N, seed=23)
+    np.testing.assert_allclose(cev.next_mid, bm.next_mid, rtol=1e-12)  # S₀ = 100 = 50 sd from 0
+    x = cev.next_mid - 100.0
+    var = 4.0 * cev.config.horizon
+    within(x.mean(), 0.0, math.sqrt(var / CEV_N))
+    within(x.var(), var, var * math.sqrt(2.0 / CEV_N))
+
+
+def test_cev_is_absorbed_at_zero() -> None:
+    # S₀ = 1, σ = 5, β = 0.5: most paths reach 0 within T = 1
+    config = AvellanedaStoikovConfig(midprice="cev", initial_mid=1.0, sigma=5.0)
+    sim = make_simulator("avellaneda_stoikov", config, 500)
+    rng = np.random.default_rng(24)
+    sim.reset(rng)
+    absorbed = np.zeros(500, dtype=bool)
+    for _ in range(config.n_steps):
+        sim.step(np.tile([1.0, 0.0], (500, 1)), rng)
+        assert np.all(sim.next_mid >= 0.0)
+        assert np.all(sim.next_mid[absorbed] == 0.0)  # once at 0, it stays there
+        absorbed |= sim.next_mid == 0.0
+        assert np.all(np.isfinite(sim.obs))
+    assert absorbed.mean() > 0.5
 
 
 # ---- fill functions ------------------------------------------------------------------------
@@ -305,6 +391,184 @@ def test_hawkes_intensity_update_is_exact() -> None:
         )
 
 
+# ---- state-dependent (inventory) arrivals --------------------------------------------------
+@pytest.mark.parametrize("c", [0.8, -0.8])
+def test_inventory_arrival_rates_per_inventory_bin_follow_the_formula(c: float) -> None:
+    """Sells (our bid) at λ⁻(q) = A(1 + c·tanh(q/q₀)), buys (our ask) at λ⁺(q) = A(1 − c·tanh):
+    with capped fill probability and λ·f(δ)·dt < 1, a step's fill has mean λ(q_t)·f(δ)·dt given
+    the step-start inventory q_t, so per inventory bin the empirical rate fills/(n f dt) has
+    mean the bin's average of λ(q_t) and standard error √(Σ p(1 − p))/(n f dt); each within
+    4 SE. Both signs of c, so that a wrong sign or a missing tilt fails."""
+    q0, depth, n_rows = 3.0, 0.3, 2000
+    config = AvellanedaStoikovConfig(
+        arrivals="inventory", inventory_flow=c, inventory_flow_scale=q0, n_steps=200
+    )
+    from mm_env import ActionMapping
+    from mm_env.core import INVENTORY
+
+    action = ActionMapping.from_config(config).to_action(2.0 * depth / config.depth_unit, 0.0)
+    sim = make_simulator("avellaneda_stoikov", config, n_rows)
+    rng = np.random.default_rng(25)
+    sim.reset(rng)
+    q, bid, ask = [], [], []
+    for _ in range(config.n_steps):
+        q.append(sim.state[:, INVENTORY].copy())
+        sim.step(np.tile(action, (n_rows, 1)), rng)
+        bid.append(sim.state[:, BID_FILL].copy())
+        ask.append(sim.state[:, ASK_FILL].copy())
+    q, bid, ask = (np.concatenate(x) for x in (q, bid, ask))
+    f_dt = math.exp(-1.5 * depth) * config.dt
+    tilt = c * np.tanh(q / q0)
+    edges = [-np.inf, -4.5, -1.5, 1.5, 4.5, np.inf]  # q <= -5, -4..-2, -1..1, 2..4, >= 5
+    checked = []
+    for lo, hi in zip(edges[:-1], edges[1:]):
+        in_bin = (q >= lo) & (q < hi)
+        n = int(in_bin.sum())
+        if n < 5000:
+            continue
+        for fills, rate in ((bid, 140.0 * (1 + tilt)), (ask, 140.0 * (1 - tilt))):
+            p = rate[in_bin] * f_dt
+            assert p.max() < 1.0  # the cap never binds
+            se = math.sqrt((p * (1 - p)).sum()) / (n * f_dt)
+            within(fills[in_bin].sum() / (n * f_dt), rate[in_bin].mean(), se)
+            checked.append((rate[in_bin].mean(), se))
+    assert len(checked) >= 6  # at least three bins (q < 0, q ≈ 0, q > 0), both sides
+    # the bins' expected rates differ by far more than their SE: the test can tell the tilt
+    rates, ses = np.array(checked).T
+    assert rates.max() - rates.min() > 20.0 * ses.max()
+
+
+def test_inventory_arrivals_with_zero_tilt_are_poisson_draw_for_draw() -> None:
+    kw = {"n_steps": 50, "fill_probability": "exponential"}
+    flat = run(AvellanedaStoikovConfig(arrivals="inventory", inventory_flow=0.0, **kw), 50, 26)
+    plain = run(AvellanedaStoikovConfig(fill_function="power", **kw), 50, 26)  # not the inline
+    base = run(AvellanedaStoikovConfig(**kw), 50, 26)
+    np.testing.assert_array_equal(flat.state, base.state)
+    assert not np.array_equal(plain.state, base.state)
+
+
+# ---- market orders with temporary and permanent impact -------------------------------------
+MO = {"market_orders": "linear_impact", "max_market_order": 4.0}
+
+
+def test_market_orders_add_an_action_entry_and_leave_the_default_space_alone() -> None:
+    for env_id in ("mm_env/AvellanedaStoikov-v0", "mm_env/CarteaJaimungal-v0"):
+        assert gym.make(env_id).action_space.shape == (2,)
+        assert gym.make(env_id, **MO).action_space.shape == (3,)
+    venv = gym.make_vec(
+        "mm_env/AvellanedaStoikov-v0", num_envs=3, vectorization_mode="vector_entry_point", **MO
+    )
+    assert venv.action_space.shape == (3, 3)
+
+
+@pytest.mark.parametrize("a2", [0.5, -0.75])
+def test_market_order_accounting_cash_inventory_and_pnl(a2: float) -> None:
+    """No limit fills (A tiny): cash = −u(s₀ + sign(u)(s/2 + η|u|)), inventory = u, PnL =
+    cash + u·s₀ = −|u|(s/2 + η|u|), the reward its change; then the mid moves by b·u."""
+    eta, b, s0 = 0.3, 0.05, 100.0
+    env = gym.make(
+        "mm_env/AvellanedaStoikov-v0",
+        **MO,
+        temporary_impact=eta,
+        permanent_impact=b,
+        intensity_a=1e-9,
+        sigma=0.0,
+        observation_dtype="float64",
+    )
+    env.reset(seed=0)
+    half = 0.5 * env.unwrapped.config.depth_unit
+    u = a2 * 4.0
+    _, reward, _, _, info = env.step(np.array([0.0, 0.0, a2]))
+    price = s0 + math.copysign(half + eta * abs(u), u)
+    assert info["n_fills"] == 1.0 and info["volume"] == abs(u)
+    assert info["inventory"] == pytest.approx(u, rel=1e-15)
+    assert info["cash"] == pytest.approx(-u * price, rel=1e-14)
+    assert info["pnl"] == pytest.approx(info["cash"] + u * s0, rel=1e-14)
+    assert info["pnl"] == pytest.approx(-abs(u) * (half + eta * abs(u)), rel=1e-12)
+    assert reward == pytest.approx(info["pnl"], rel=1e-12)
+    assert env.unwrapped.simulator.next_mid[0] == pytest.approx(s0 + b * u, abs=1e-12)
+    # next step, no order: the position is marked at the moved mid
+    _, reward, _, _, info = env.step(np.array([0.0, 0.0, 0.0]))
+    assert info["mid"] == pytest.approx(s0 + b * u, abs=1e-12)
+    assert reward == pytest.approx(u * b * u, abs=1e-12)
+
+
+def test_impact_moves_the_mid_by_the_coefficient_times_the_size_on_top_of_the_model() -> None:
+    """Market orders draw nothing: with and without them, from one seed, the mid differs by
+    exactly b·Σ(executed sizes), under OU too (the impact is permanent, it does not revert)."""
+    b, n = 0.07, 64
+    for midprice in ("bm", "ou", "cev"):
+        kw = {"midprice": midprice, "n_steps": 40, "intensity_a": 1e-9}
+        if midprice == "bm":
+            kw["mid_increments"] = "gaussian"
+        with_mo = make_simulator(
+            "avellaneda_stoikov",
+            AvellanedaStoikovConfig(**MO, permanent_impact=b, temporary_impact=0.2, **kw),
+            n,
+        )
+        plain = make_simulator("avellaneda_stoikov", AvellanedaStoikovConfig(**kw), n)
+        rng_a, rng_b = np.random.default_rng(27), np.random.default_rng(27)
+        with_mo.reset(rng_a)
+        plain.reset(rng_b)
+        orders = np.random.default_rng(28).uniform(-1, 1, (40, n))
+        total = np.zeros(n)
+        for t in range(40):
+            with_mo.step(np.column_stack([np.ones(n), np.zeros(n), orders[t]]), rng_a)
+            plain.step(np.tile([1.0, 0.0], (n, 1)), rng_b)
+            np.testing.assert_allclose(with_mo.market_order, orders[t] * 4.0, rtol=1e-15)
+            total += with_mo.market_order
+            np.testing.assert_allclose(with_mo.next_mid - plain.next_mid, b * total, atol=1e-9)
+        assert np.abs(b * total).max() > 0.5  # the shift is large against the tolerance
+
+
+def test_market_orders_respect_the_inventory_limit() -> None:
+    config = AvellanedaStoikovConfig(**MO, max_inventory=3.0, intensity_a=1e-9, sigma=0.0)
+    sim = make_simulator("avellaneda_stoikov", config, 1)
+    rng = np.random.default_rng(29)
+    sim.reset(rng)
+    sim.step(np.array([[1.0, 0.0, 1.0]]), rng)  # buy 4, room for 3
+    assert sim.market_order[0] == 3.0 and sim.state[0, INVENTORY_COL] == 3.0
+    sim.step(np.array([[1.0, 0.0, 1.0]]), rng)  # no room
+    assert sim.market_order[0] == 0.0 and sim.state[0, INVENTORY_COL] == 3.0
+    sim.step(np.array([[1.0, 0.0, -1.0]]), rng)  # sell 4: to −1
+    assert sim.market_order[0] == -4.0 and sim.state[0, INVENTORY_COL] == -1.0
+
+
+@pytest.mark.parametrize(
+    ("action", "match"),
+    [
+        ([0.0, 0.0, math.nan], "finite.*entry 2.*market order"),
+        ([0.0, 0.0, math.inf], "finite.*entry 2"),
+        ([0.0, 0.0, 1.5], "entry 2.*market order.*must lie in \\[-1, 1\\]; got 1.5"),
+        ([0.0, 0.0, -1.0001], "entry 2.*must lie in \\[-1, 1\\]"),
+        ([0.0, 0.0], "shape \\(3,\\)"),
+    ],
+)
+def test_invalid_market_order_actions_are_refused(action, match) -> None:
+    env = gym.make("mm_env/AvellanedaStoikov-v0", **MO)
+    env.reset(seed=0)
+    with pytest.raises(ValueError, match=match):
+        env.step(np.array(action))
+    venv = gym.make_vec(
+        "mm_env/AvellanedaStoikov-v0", num_envs=2, vectorization_mode="vector_entry_point", **MO
+    )
+    venv.reset(seed=0)
+    with pytest.raises(ValueError, match=match.replace("\\(3,\\)", "\\(2, 3\\)")):
+        venv.step(np.array([[0.0, 0.0, 0.0], action] if len(action) == 3 else [action] * 2))
+
+
+def test_rewards_sum_to_the_final_pnl_with_market_orders() -> None:
+    env = gym.make("mm_env/AvellanedaStoikov-v0", **MO, temporary_impact=0.1, permanent_impact=0.02)
+    env.reset(seed=5)
+    actions = np.random.default_rng(30).uniform(-1, 1, (200, 3))
+    total = 0.0
+    for a in actions:
+        _, r, _, _, info = env.step(a)
+        total += r
+        assert info["pnl"] == pytest.approx(info["cash"] + info["inventory"] * info["mid"])
+    assert total == pytest.approx(info["pnl"], rel=1e-9, abs=1e-9)
+
+
 # ---- rewards -------------------------------------------------------------------------------
 def test_exp_utility_rewards_sum_to_the_utility_of_the_final_pnl() -> None:
     gamma = 0.05
@@ -348,6 +612,9 @@ COMBOS = [
     {"midprice": "jump_ou", "fill_function": "power"},
     {"midprice": "heston", "arrivals": "hawkes", "fill_function": "triangular"},
     {"arrivals": "hawkes", "reward": "exp_utility", "midprice": "ou_alpha"},
+    {"midprice": "cev", "cev_elasticity": 0.7, "fill_function": "power"},
+    {"arrivals": "inventory", "inventory_flow": -0.6, "midprice": "ou_alpha"},
+    {**MO, "temporary_impact": 0.1, "permanent_impact": 0.05, "midprice": "heston"},
 ]
 
 
@@ -359,7 +626,8 @@ def test_one_sub_env_reproduces_the_single_env_with_components(kw) -> None:
     venv = gym.make_vec(
         env_id, num_envs=1, vectorization_mode="vector_entry_point", n_steps=n, **kw
     )
-    actions = np.random.default_rng(13).uniform(-1, 1, (2 * n + 1, 2))
+    dim = single.action_space.shape[0]
+    actions = np.random.default_rng(13).uniform(-1, 1, (2 * n + 1, dim))
     s_obs, _ = single.reset(seed=4)
     v_obs, _ = venv.reset(seed=4)
     np.testing.assert_array_equal(v_obs[0], s_obs)
@@ -381,10 +649,14 @@ PARALLEL_COMBOS = [
     {"midprice": "heston", "arrivals": "hawkes", "fill_function": "power", "reward": "exp_utility"},
     {"midprice": "ou_alpha", "arrivals": "hawkes", "fill_function": "triangular"},
     {"midprice": "jump_ou"},
+    {"midprice": "cev", "arrivals": "inventory"},
+    {**MO, "permanent_impact": 0.1, "midprice": "ou", "arrivals": "hawkes"},
 ]
 
 
-@pytest.mark.parametrize("kw", PARALLEL_COMBOS, ids=["heston", "ou_alpha", "jump_ou"])
+@pytest.mark.parametrize(
+    "kw", PARALLEL_COMBOS, ids=["heston", "ou_alpha", "jump_ou", "cev-inventory", "market-orders"]
+)
 def test_multi_threaded_kernel_steps_components_exactly_as_the_serial_one(kw, monkeypatch) -> None:
     """Found a bug: a Hawkes count read in one branch and used in another was shared between
     prange's threads (35% of the state differed)."""
@@ -398,14 +670,19 @@ def test_multi_threaded_kernel_steps_components_exactly_as_the_serial_one(kw, mo
         sim = make_simulator("avellaneda_stoikov", config, PARALLEL_MIN_ROWS)
         rng = np.random.default_rng(14)
         sim.reset(rng)
-        for a in np.random.default_rng(15).uniform(-1, 1, (3, PARALLEL_MIN_ROWS, 2)):
+        dim = config.action_dim
+        for a in np.random.default_rng(15).uniform(-1, 1, (3, PARALLEL_MIN_ROWS, dim)):
             sim.step(a, rng)
         results.append((sim.state.copy(), sim.obs.copy()))
     np.testing.assert_array_equal(results[0][0], results[1][0])
     np.testing.assert_array_equal(results[0][1], results[1][1])
 
 
-@pytest.mark.parametrize("kw", COMBOS[-2:], ids=["heston-hawkes", "alpha-hawkes-utility"])
+@pytest.mark.parametrize(
+    "kw",
+    COMBOS[-5:],
+    ids=["heston-hawkes", "alpha-hawkes-utility", "cev-power", "inventory", "market-orders"],
+)
 def test_check_env_passes_with_component_observations(kw) -> None:
     import warnings
 
@@ -423,5 +700,5 @@ def test_martingale_mid_says_where_the_capture_control_variate_is_unbiased() -> 
     assert AvellanedaStoikovConfig(midprice="jump_bm").martingale_mid
     assert not AvellanedaStoikovConfig(midprice="jump_bm", jump_mean=0.1).martingale_mid
     assert not AvellanedaStoikovConfig(mid_drift=1.0).martingale_mid
-    for mid in ("ou", "ou_alpha", "jump_ou"):
+    for mid in ("ou", "ou_alpha", "jump_ou", "cev"):
         assert not AvellanedaStoikovConfig(midprice=mid).martingale_mid

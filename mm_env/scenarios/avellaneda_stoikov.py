@@ -29,6 +29,14 @@ Midprice (s the mid, one step of length dt, z, z' independent standard normals):
 * ``heston``: with v⁺ = max(v, 0), s' = s·exp((μ − v⁺/2)dt + √(v⁺dt)·(ρz' + √(1 − ρ²)z)) and
   v' = v + κ(θ − v⁺)dt + ξ√(v⁺dt)·z', the full-truncation Euler scheme (Lord, Koekkoek & van
   Dijk 2010) of Heston (1993); v₀ = ``heston_v0``; ``state[:, VARIANCE]`` is v.
+* ``cev``: s' = max(s + σ s^β √dt·z, 0), β = ``cev_elasticity`` ∈ [0, 1], and s' = 0 once
+  s = 0: the Euler step of the constant-elasticity-of-variance diffusion dS = σ S^β dW
+  (Cox 1975, "Notes on option pricing I: constant elasticity of variance diffusions"),
+  absorbed at 0, where the diffusion for β < 1 reaches 0 with positive probability and stays
+  (for β ∈ [1/2, 1) 0 is an exit boundary, for β < 1/2 absorption is the convention that keeps
+  S a martingale). A step that would cross 0 ends there: this raises the step's mean by
+  E[max(−s − σs^β√dt·z, 0)], negligible while s ≫ σs^β√dt. β = 0 is ``bm`` with Gaussian
+  increments (until 0), β = 1 the Euler step of driftless ``gbm``.
 
 Fill function f(δ) (the probability that a market order reaches a quote at depth δ, δ⁺ =
 max(δ, 0)), λ(δ) = A·f(δ):
@@ -56,12 +64,38 @@ Arrivals (market orders; a sell order meets our bid, a buy order our ask):
   μ + (α_self + α_cross)μ dt / ((β − α_self − α_cross)(1 − e^(−βdt))/β). The agent observes
   λ⁻, λ⁺ / ``stationary_arrival_rate`` (entries ``sell_intensity``, ``buy_intensity``);
   ``state[:, N_SELL_ORDERS]``, ``state[:, N_BUY_ORDERS]`` count the episode's orders.
+* ``inventory``: state-dependent Poisson rates. With q the inventory at the step's start,
+  market sells arrive at λ⁻(q) = A·(1 + c·tanh(q/q₀)) and buys at λ⁺(q) = A·(1 − c·tanh(q/q₀)),
+  c = ``inventory_flow`` ∈ [−1, 1], q₀ = ``inventory_flow_scale`` > 0; the bid fills with
+  probability p(λ⁻(q)·f(δ_b)·dt), the ask with p(λ⁺(q)·f(δ_a)·dt), p as for ``poisson``.
+  The rates stay in [(1 − |c|)A, (1 + |c|)A] and their sum is 2A. c > 0: when we are long
+  (we bought from sellers) sellers keep coming and push the inventory further; c < 0: the
+  flow brings it back towards 0. The mid does not depend on the flow. The idea of
+  market-order rates that depend on a state of the market follows Cartea, Donnelly &
+  Jaimungal (2018, "Enhancing trading strategies with order book signals": rates by imbalance
+  regime); this tanh form, with our inventory as the state (which the agent observes), is
+  ours. No extra draws.
+
+Market orders (``market_orders="linear_impact"``; the action's third entry a₂, u =
+a₂·``max_market_order``, u > 0 buys): at the step's start, before the limit fills, against the
+mid s_t the quotes meet, the order executes q = min(|u|, the inventory limit's room) at
+s_t + sign(u)·(s/2 + η q) per unit (s the reference spread, so s/2 crosses to the touch;
+η = ``temporary_impact``), so cash changes by −sign(u)·q·(s_t + sign(u)(s/2 + ηq)) and the
+step's PnL, marked at s_t, by −q(s/2 + ηq). After settlement the mid moves permanently by
+b·sign(u)·q (b = ``permanent_impact``): the mid is the midprice model's process plus the
+accumulated impact I (``state[:, IMPACT]``), s_{t+1} = X_{t+1} + I_{t+1}, I_{t+1} = I_t +
+b·sign(u)·q, X following its model (so under ``ou`` the impact does not revert, under ``gbm``
+it is an additive shift, under ``cev`` X is what is absorbed at 0). Linear permanent and
+temporary impact as in Almgren & Chriss (2001, "Optimal execution of portfolio
+transactions"), per step's size; our market order does not excite the Hawkes intensities.
+``state[:, MARKET_ORDER]`` is the executed signed size. No draws.
 
 Reward: ``pnl`` (the core's, :func:`mm_env.core.settle`) or ``exp_utility``: the PnL part
 pnl_t − pnl_{t−1} of the core's reward is replaced by U(pnl_t) − U(pnl_{t−1}),
 U(w) = (1 − e^(−γw))/γ, the exponential utility of Guéant, Lehalle & Fernandez-Tapia (2013)
-normalised so that U(w) → w as γ → 0. The reward is not finite once γ·pnl < −709 (e^(−γ·pnl)
-overflows float64) at the step's start or end; it is finite otherwise.
+normalised so that U(w) → w as γ → 0. The reward is finite unless the utility difference
+itself exceeds float64's range: only when −γ·pnl − ln γ > 709.78 (e^(−γ·pnl)/γ above
+1.8e308) at the step's start or end.
 
 Random contract: nothing is drawn at reset (the mid starts at ``initial_mid``, α at 0, the
 variance at ``heston_v0``, Hawkes intensities at their stationary step-start mean). At each
@@ -69,15 +103,17 @@ step, for all rows, in this order:
 
 1. a ``(n_envs, 2)`` batch of uniforms (column 0 decides the bid's fill, column 1 the ask's);
 2. ``n_envs`` draws for the mid: uniforms (``bm``/``jump_bm`` with ``mid_increments=
-   "binomial"``: up when < 0.5) or standard normals (every other case; for ``heston`` the
-   part of the price noise independent of the variance's);
+   "binomial"``: up when < 0.5) or standard normals (every other case, ``cev`` included; for
+   ``heston`` the part of the price noise independent of the variance's);
 3. ``ou_alpha``, ``jump_bm``, ``jump_ou``, ``heston`` only: ``n_envs`` standard normals (z':
    the alpha's noise, the jump size's, the variance's);
 4. ``jump_bm``, ``jump_ou`` only: ``n_envs`` Poisson(λ_J·dt) jump counts;
 5. ``hawkes`` only: a ``(n_envs, 2)`` batch of Poisson counts of the step's sell and buy
    orders, of means (Λ⁻, Λ⁺) from the intensities at the step's start.
 
-The default configuration draws 1 and 2 only, exactly as before the components existed.
+The default configuration draws 1 and 2 only, exactly as before the components existed;
+``inventory`` arrivals draw nothing of their own (their rates set the fill probabilities that
+the uniforms of item 1 decide).
 """
 
 from __future__ import annotations
@@ -93,18 +129,22 @@ from mm_env.config import AS_COMPONENTS, AvellanedaStoikovConfig
 from mm_env.core import (
     ASK_QUOTE,
     BID_QUOTE,
+    INVENTORY,
     N_COMMON,
     N_COMMON_PARAMS,
     P_ORDER_SIZE,
     PARALLEL_MIN_ROWS,
     PNL,
     REWARD,
+    SPREAD,
     Simulator,
     begin_step,
+    buy_capacity,
     fill_ask,
     fill_bid,
     quotes_from_action,
     row_function,
+    sell_capacity,
     settle,
     step_kernel,
     write_observation,
@@ -119,7 +159,9 @@ SELL_INTENSITY = N_COMMON + 4  # hawkes: λ⁻ at the start of the next step (se
 BUY_INTENSITY = N_COMMON + 5  # hawkes: λ⁺ (buys meet our ask)
 N_SELL_ORDERS = N_COMMON + 6  # hawkes: market sell orders this episode
 N_BUY_ORDERS = N_COMMON + 7  # hawkes: market buy orders this episode
-N_STATE = N_COMMON + 8
+MARKET_ORDER = N_COMMON + 8  # market orders: this step's executed signed size (> 0 bought)
+IMPACT = N_COMMON + 9  # market orders: the accumulated permanent impact I in the mid
+N_STATE = N_COMMON + 10
 
 # columns of the per-step component draws (``extra``)
 X_NORMAL = 0  # z' (contract item 3)
@@ -137,6 +179,7 @@ MID_OU_ALPHA = MIDPRICE_CODES["ou_alpha"]
 MID_JUMP_BM = MIDPRICE_CODES["jump_bm"]
 MID_JUMP_OU = MIDPRICE_CODES["jump_ou"]
 MID_HESTON = MIDPRICE_CODES["heston"]
+MID_CEV = MIDPRICE_CODES["cev"]
 ARRIVAL_CODES = {name: i for i, name in enumerate(AS_COMPONENTS["arrivals"])}
 ARR_HAWKES = ARRIVAL_CODES["hawkes"]
 FILL_CODES = {name: i for i, name in enumerate(AS_COMPONENTS["fill_function"])}
@@ -183,7 +226,14 @@ P_OBS_COMPONENTS = N_COMMON_PARAMS + 32  # index of the first component observat
 P_ALPHA_SCALE = N_COMMON_PARAMS + 33  # divisor of α in the observation
 P_INTENSITY_SCALE = N_COMMON_PARAMS + 34  # divisor of the Hawkes intensities in it
 P_DEFAULT_MODEL = N_COMMON_PARAMS + 35  # 1.0: bm, poisson, exponential, pnl (the inline path)
-N_AS_PARAMS = 36
+P_CEV_ELASTICITY = N_COMMON_PARAMS + 36  # cev: β
+P_FLOW_TILT = N_COMMON_PARAMS + 37  # inventory arrivals: c (0 for the other arrivals)
+P_FLOW_SCALE = N_COMMON_PARAMS + 38  # inventory arrivals: q₀
+P_MARKET_ORDERS = N_COMMON_PARAMS + 39  # 1.0: the action's third entry is a market order
+P_MAX_MARKET_ORDER = N_COMMON_PARAMS + 40
+P_TEMPORARY_IMPACT = N_COMMON_PARAMS + 41  # η
+P_PERMANENT_IMPACT = N_COMMON_PARAMS + 42  # b
+N_AS_PARAMS = 43
 
 
 # Compile time: the default model (bm, poisson, exponential, pnl) is inlined into the row, as
@@ -258,6 +308,12 @@ def component_mid(
         alpha = state[i, ALPHA]
         nxt = mid + alpha * params[P_DT] + params[P_SIGMA_SQRT_DT] * draw
         state[i, ALPHA] = alpha * params[P_ALPHA_DECAY] + params[P_ALPHA_SD] * extra[i, X_NORMAL]
+    elif code == MID_CEV:  # Euler step of dS = σ S^β dW, absorbed at 0 (module docstring)
+        if mid > 0.0:
+            step = params[P_SIGMA_SQRT_DT] * mid ** params[P_CEV_ELASTICITY] * draw
+            nxt = max(mid + step, 0.0)
+        else:
+            nxt = 0.0
     else:  # heston
         v = max(state[i, VARIANCE], 0.0)
         zv = extra[i, X_NORMAL]
@@ -288,17 +344,16 @@ def component_settle(
     (module docstring)."""
     if params[P_REWARD] == REWARD_EXP_UTILITY:
         # U(pnl) − U(previous) = (e^a − e^b)/γ, a = −γ·previous, b = −γ·pnl, in place of
-        # pnl − previous; factored by the larger exponential so that it is finite unless
-        # γ·min(pnl, previous) < −709
+        # pnl − previous; as ±exp(max(a, b) − ln γ + ln(1 − e^(−|a − b|))), finite unless
+        # the difference itself exceeds float64 (max(a, b) − ln γ > 709.78 at the least)
         g = params[P_RISK_AVERSION]
         change = state[i, PNL] - previous_pnl
-        if change != 0.0:
-            a = -g * previous_pnl
-            b = -g * state[i, PNL]
-            if a >= b:
-                utility = math.exp(a) * -math.expm1(b - a) / g
-            else:
-                utility = math.exp(b) * math.expm1(a - b) / g
+        a = -g * previous_pnl
+        b = -g * state[i, PNL]
+        if change != 0.0 and a != b:
+            top = max(a, b)
+            size = math.exp(top - math.log(g) + math.log(-math.expm1(-abs(a - b))))
+            utility = size if a > b else -size
             state[i, REWARD] += utility - change
     if params[P_ARRIVALS] == ARR_HAWKES:
         mu = params[P_A]
@@ -328,10 +383,34 @@ def write_components(obs: Any, i: int, state: NDArray[np.float64], params: NDArr
 
 
 @row_function()
+def component_market_order(
+    state: NDArray[np.float64], i: int, size: float, mid: float, params: NDArray[np.float64]
+) -> None:
+    """Cross the spread for ``size`` (signed, > 0 buys) at mid ± (s/2 + η·q) per unit, q the
+    size the inventory limit allows; ``state[i, MARKET_ORDER]`` = the executed signed size
+    (module docstring, "Market orders")."""
+    half = 0.5 * state[i, SPREAD]
+    eta = params[P_TEMPORARY_IMPACT]
+    executed = 0.0
+    if size > 0.0:
+        q = min(size, buy_capacity(state, i, params))
+        if q > 0.0:
+            fill_bid(state, i, q, mid + half + eta * q, params)
+            executed = q
+    elif size < 0.0:
+        q = min(-size, sell_capacity(state, i, params))
+        if q > 0.0:
+            fill_ask(state, i, q, mid - half - eta * q, params)
+            executed = -q
+    state[i, MARKET_ORDER] = executed
+
+
+@row_function()
 def component_row(
     i: int,
     state: NDArray[np.float64],
     params: NDArray[np.float64],
+    actions: NDArray[np.float64],
     uniforms: NDArray[np.float64],
     mid_draws: NDArray[np.float64],
     extra: NDArray[np.float64],
@@ -347,12 +426,17 @@ def component_row(
     sells = extra[i, X_SELLS]
     buys = extra[i, X_BUYS]
     hawkes = params[P_ARRIVALS] == ARR_HAWKES
+    market_orders = params[P_MARKET_ORDERS] > 0.0
+    if market_orders:
+        size = actions[i, 2] * params[P_MAX_MARKET_ORDER]
+        component_market_order(state, i, size, mid, params)
     if hawkes:
         p_bid = hawkes_fill_probability(mid - qb, sells, params)
         p_ask = hawkes_fill_probability(qa - mid, buys, params)
-    else:
-        p_bid = poisson_fill_probability(fill_function(mid - qb, params), params)
-        p_ask = poisson_fill_probability(fill_function(qa - mid, params), params)
+    else:  # poisson, or inventory (tilt = c·tanh(q/q₀); c = 0 with poisson)
+        tilt = params[P_FLOW_TILT] * math.tanh(state[i, INVENTORY] / params[P_FLOW_SCALE])
+        p_bid = poisson_fill_probability(fill_function(mid - qb, params) * (1.0 + tilt), params)
+        p_ask = poisson_fill_probability(fill_function(qa - mid, params) * (1.0 - tilt), params)
     if uniforms[i, 0] < p_bid:
         fill_bid(state, i, params[P_ORDER_SIZE], qb, params)
     if uniforms[i, 1] < p_ask:
@@ -361,10 +445,14 @@ def component_row(
     truncated[i] = settle(state, i, params)
     if hawkes or params[P_REWARD] != REWARD_PNL:
         component_settle(state, i, previous_pnl, sells, buys, params)
+    x = mid - state[i, IMPACT]  # the midprice model's process (I = 0 without market orders)
     if params[P_MIDPRICE] == MID_BM:
-        state[i, NEXT_MID] = mid + bm_move(mid_draws[i], params) + params[P_DRIFT_DT]
+        state[i, NEXT_MID] = x + bm_move(mid_draws[i], params) + params[P_DRIFT_DT]
     else:
-        component_mid(state, i, mid, mid_draws[i], extra, params)
+        component_mid(state, i, x, mid_draws[i], extra, params)
+    if market_orders:
+        state[i, IMPACT] += params[P_PERMANENT_IMPACT] * state[i, MARKET_ORDER]
+        state[i, NEXT_MID] += state[i, IMPACT]
 
 
 @njit(cache=True, inline="always")
@@ -399,7 +487,7 @@ def _as_step_row(
         state[i, NEXT_MID] = nxt
     else:
         component_row(
-            np.int64(i), state, params, uniforms, mid_draws, extra, mid, qb, qa, truncated
+            np.int64(i), state, params, actions, uniforms, mid_draws, extra, mid, qb, qa, truncated
         )
         nxt = state[i, NEXT_MID]
     write_observation(obs, i, state, 0.0, s, nxt, sizes, sizes, depths, params)
@@ -544,6 +632,13 @@ class AvellanedaStoikovSimulator(Simulator):
             1.0
             if all(getattr(c, name) == choices[0] for name, choices in AS_COMPONENTS.items())
             else 0.0,
+            c.cev_elasticity,
+            c.inventory_flow if c.arrivals == "inventory" else 0.0,
+            c.inventory_flow_scale,
+            0.0 if c.market_orders == "none" else 1.0,
+            c.max_market_order,
+            c.temporary_impact,
+            c.permanent_impact,
         ]
 
     def _reset_rows(self, rows: NDArray[np.intp], rng: np.random.Generator) -> None:
@@ -616,6 +711,27 @@ class AvellanedaStoikovSimulator(Simulator):
     def intensities(self) -> NDArray[np.float64]:
         """(λ⁻, λ⁺) per row at the start of the next step (arrivals ``hawkes``)."""
         return self.state[:, SELL_INTENSITY : BUY_INTENSITY + 1]
+
+    @property
+    def market_order(self) -> NDArray[np.float64]:
+        """The last step's executed market order per row, signed (> 0 bought; market orders)."""
+        return self.state[:, MARKET_ORDER]
+
+    @property
+    def impact(self) -> NDArray[np.float64]:
+        """The accumulated permanent impact in the mid per row (market orders)."""
+        return self.state[:, IMPACT]
+
+    def _check_extra_actions(self, actions: NDArray[np.float64]) -> None:
+        """The market order's entry must lie in [−1, 1] (a traded size is not clipped)."""
+        out = np.flatnonzero(np.abs(actions[:, 2]) > 1.0)
+        if out.size:
+            row = int(out[0])
+            raise ValueError(
+                f"action entry 2 (the market order, a fraction of max_market_order = "
+                f"{self.config.max_market_order!r}) must lie in [-1, 1]; got "
+                f"{float(actions[row, 2])!r} at env {row}"
+            )
 
     @property
     def order_counts(self) -> NDArray[np.float64]:
