@@ -2,18 +2,18 @@
 
 :class:`AlphaOptimal` is the optimal Markov policy of the env's own discrete-time model,
 computed by dynamic programming (backward induction over the steps) on the inventory q and a
-grid of the alpha α. The model is Cartea, Jaimungal & Penalva (2015, ch. 10)'s market-making
-problem, objective E[X_T + q_T S_T − α_T q_T² − φ ∫ q_t² dt] (α_T the terminal penalty, φ the
-running one; the book's ch. 10.4 adds the alpha signal to the mid's drift). Their solution of
-the alpha problem is not used: the recursion below is derived from the env's step, not from
-the book's equations.
+grid of the alpha α. The objective is the one of Cartea, Jaimungal & Penalva (2015, ch. 10),
+E[X_T + q_T S_T − α_T q_T² − φ ∫ q_t² dt] (their terminal penalty α is written α_T here, α being
+the signal); the env's mean episode return is that objective. Their treatment of the alpha
+signal is not used: the recursion below is derived from the env's own step.
 
 The env's model (:mod:`mm_env.scenarios.avellaneda_stoikov`, :func:`mm_env.core.settle`), step
 k = 0..n−1, state (q_k, α_k), α_0 = 0, order size 1, |q| ≤ Q = ``max_inventory``:
 
 * the agent sees q_k and α_k, quotes depths (δ_b, δ_a) from the mid s_k; the bid fills with
-  probability p_b = p(A·e^(−kδ_b)·dt) and the ask with p_a, independently (p(x) = min(x, 1) or
-  1 − e^(−x), ``fill_probability``); a bid fill at q = +Q and an ask fill at q = −Q are refused;
+  probability p_b = p(A·e^(−κδ_b)·dt) (A = ``intensity_a``, κ = ``intensity_k``) and the ask
+  with p_a, independently (p(x) = min(x, 1) or 1 − e^(−x), ``fill_probability``); a bid fill
+  at q = +Q and an ask fill at q = −Q are refused;
 * the step's reward is δ_b·1{bid} + δ_a·1{ask} + q_k(s_k − s_{k−1}) − φ·dt·q'² (q' = q_{k+1}
   the inventory after the fills), less α_T·q'² at the last step;
 * s_{k+1} = s_k + α_k·dt + σ√dt·z and α_{k+1} = α_k·d + ς·z', d = e^(−ζdt),
@@ -31,11 +31,11 @@ W = W_k(q, α), W^± = W_k(q ± 1, α) (the last term: when both sides fill, q' 
 Exact parts: this recursion is the env's expected return (no continuous-time approximation;
 the env's fill probabilities and inventory limit), on the env's whole inventory range −Q..Q.
 Given the other side, each side maximises p(δ)(δ + c), c = W^± − W − p_other·(W⁺ + W⁻ − 2W),
-with κ = ``intensity_k``: the maximiser is unique, δ = max(1/κ − c, ln(A·dt)/κ) with the capped
-rule, and the root of δ + c = (e^x − 1)/(κx), x = A·dt·e^(−κδ), with the exponential one (8
-Newton steps on an increasing function). The two sides are solved alternately, four rounds from
-p_a = 0 (the coupling p_b·p_a is O(dt²); at t = 0 of CarteaJaimungal-v0 with ``ou_alpha`` two
-more rounds move no depth by more than 1e-13).
+whose maximiser is unique: δ = max(1/κ − c, ln(A·dt)/κ) with the capped rule, the root of
+δ + c = (e^x − 1)/(κx), x = A·dt·e^(−κδ), with the exponential one (Newton's method
+safeguarded by bisection, until no depth moves by more than 1e-12). The two sides are solved
+alternately, four rounds from p_a = 0 (the coupling p_b·p_a is O(dt²); at t = 0 of
+CarteaJaimungal-v0 with ``ou_alpha`` two more rounds move no depth by more than 1e-13).
 
 Approximations (all in α):
 
@@ -48,8 +48,8 @@ Approximations (all in α):
   1/4 ≤ v ≤ 3/4, i.e. ς/0.866 ≤ h ≤ 2ς, which bounds ``alpha_points`` (the default is the
   coarsest grid allowed, h ≤ 2ς). Higher moments of the step are not matched. At the outermost
   nodes the stencil is shifted inward and, where its probabilities would be negative, clipped
-  and renormalised (the variance there is then not matched): that truncation is the only
-  effect of the grid's range.
+  and renormalised (the variance there is then not matched): the grid's range enters only
+  there and in the clamping below.
 * **between nodes**: the agent observes a continuous α; it maximises the one-step criterion
   above against W_k interpolated linearly in α (clamped to the grid beyond its ends). At the
   nodes this is the recursion's policy. W_k is stored in float32; the recursion and the agent
@@ -83,7 +83,8 @@ from mm_env.core import observation_names
 MIN_STEP_VARIANCE = 0.25
 MAX_STEP_VARIANCE = 0.75
 ROUNDS = 4  # alternating rounds of the two sides' maximisation
-NEWTON_STEPS = 8  # exponential fill rule: Newton steps of each side's first-order condition
+MAX_NEWTON_STEPS = 200  # exponential fill rule: Newton/bisection on each side's condition
+NEWTON_TOLERANCE = 1e-12  # until no depth moves by more than this
 
 
 def alpha_step(config: AvellanedaStoikovConfig) -> tuple[float, float]:
@@ -231,20 +232,35 @@ class AlphaOptimal(_DepthAgent):
         return cls(env_config(env), alpha_points, alpha_range)
 
     # ---- the one-step maximisation ------------------------------------------------------------
-    def _best_depth(self, c: NDArray[np.float64]) -> NDArray[np.float64]:
-        """argmax_δ p(δ)(δ + c) (module docstring; k is κ)."""
+    def _best_depth(
+        self, c: NDArray[np.float64], start: NDArray[np.float64] | None = None
+    ) -> NDArray[np.float64]:
+        """argmax_δ p(δ)(δ + c) (module docstring; k is κ); ``start``: a first guess for the
+        exponential rule's iteration."""
         cfg = self.config
         k, adt = cfg.intensity_k, cfg.intensity_a * cfg.dt
         delta = np.maximum(1.0 / k - c, math.log(adt) / k)
         if cfg.fill_probability == "capped":
             return delta
-        delta = 1.0 / k - c
-        for _ in range(NEWTON_STEPS):  # F(δ) = δ + c − (e^x − 1)/(kx), F' = 1 + (xe^x − e^x + 1)/x
+        # F(δ) = δ + c − (e^x − 1)/(kx), increasing (F' = 1 + (xe^x − e^x + 1)/x >= 1), is
+        # <= 0 at 1/k − c and >= 0 where x <= 1 and δ + c >= (e − 1)/k: Newton's method inside
+        # that bracket where x <= 5 (F' <= 120), bisection elsewhere
+        lo = 1.0 / k - c
+        hi = np.maximum(math.log(adt) / k, (math.e - 1.0) / k - c)
+        delta = lo if start is None else np.clip(start, lo, hi)
+        for _ in range(MAX_NEWTON_STEPS):
             x = np.minimum(adt * np.exp(-k * delta), 700.0)
             ex = np.exp(x)
             f = delta + c - np.expm1(x) / (k * x)
-            df = 1.0 + (x * ex - ex + 1.0) / x
-            delta = delta - f / df
+            lo = np.where(f < 0.0, delta, lo)
+            hi = np.where(f < 0.0, hi, delta)
+            newton = delta - f / (1.0 + (x * ex - ex + 1.0) / x)
+            inside = (x <= 5.0) & (newton >= lo) & (newton <= hi)
+            update = np.where(inside, newton, 0.5 * (lo + hi))
+            moved = np.abs(update - delta).max()
+            delta = update
+            if moved <= NEWTON_TOLERANCE:
+                break
         return delta
 
     def _applied(
@@ -268,6 +284,31 @@ class AlphaOptimal(_DepthAgent):
         skew = np.where(total > 0.0, (bid - ask) / safe, 0.0)
         return total / self.config.depth_unit, skew
 
+    def _maximise(
+        self,
+        w_down: NDArray[np.float64],
+        w: NDArray[np.float64],
+        w_up: NDArray[np.float64],
+        can_buy: NDArray[np.bool_],
+        can_sell: NDArray[np.bool_],
+        start: tuple[NDArray[np.float64], NDArray[np.float64]] | None = None,
+    ) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+        """The unconstrained (bid, ask) depths maximising the one-step criterion against W at
+        q − 1, q, q + 1, sides alternately (``w_up`` / ``w_down`` ignored where that side is
+        refused; ``start``: first guesses for the exponential rule's iteration)."""
+        cfg = self.config
+        up, down, curvature = _differences(w_down, w, w_up, can_buy, can_sell)
+        first = (None, None) if start is None else start
+        bid = self._best_depth(up, first[0])
+        pb = np.where(can_buy, _fill_probability(cfg, bid), 0.0)
+        ask = self._best_depth(down - pb * curvature, first[1])
+        for _ in range(ROUNDS - 1):
+            pa = np.where(can_sell, _fill_probability(cfg, ask), 0.0)
+            bid = self._best_depth(up - pa * curvature, bid)
+            pb = np.where(can_buy, _fill_probability(cfg, bid), 0.0)
+            ask = self._best_depth(down - pb * curvature, ask)
+        return bid, ask
+
     def _quote(
         self,
         w_down: NDArray[np.float64],
@@ -276,17 +317,8 @@ class AlphaOptimal(_DepthAgent):
         can_buy: NDArray[np.bool_],
         can_sell: NDArray[np.bool_],
     ) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
-        """The applied (bid, ask) depths maximising the one-step criterion against W at
-        q − 1, q, q + 1 (``w_up`` / ``w_down`` ignored where that side is refused)."""
-        cfg = self.config
-        up, down, curvature = _differences(w_down, w, w_up, can_buy, can_sell)
-        pa = np.zeros_like(w)
-        bid = ask = w
-        for _ in range(ROUNDS):
-            bid = self._best_depth(up - pa * curvature)
-            pb = np.where(can_buy, _fill_probability(cfg, bid), 0.0)
-            ask = self._best_depth(down - pb * curvature)
-            pa = np.where(can_sell, _fill_probability(cfg, ask), 0.0)
+        """The depths the env applies for :meth:`_maximise`'s (infinite on a refused side)."""
+        bid, ask = self._maximise(w_down, w, w_up, can_buy, can_sell)
         return self._applied(np.where(can_buy, bid, np.inf), np.where(can_sell, ask, np.inf))
 
     def _value(
@@ -315,13 +347,19 @@ class AlphaOptimal(_DepthAgent):
         drift = q * self.nodes[None, :] * c.dt  # E[q'(s_{k+1} − s_k)] = q'·α_k·dt
         w_grid = np.empty((n, q.size, self.alpha_points), dtype=np.float32)
         value = np.zeros((q.size, self.alpha_points))
+        guess = None  # the previous step's depths start the exponential rule's iteration
         for k in range(n - 1, -1, -1):
             last = k == n - 1
             penalty = c.inventory_penalty + (c.terminal_inventory_penalty if last else 0.0)
             w = value @ self.chain.T - penalty * q**2 + (0.0 if last else drift)
             w_grid[k] = w
             stored = w_grid[k].astype(np.float64)  # the depths come from the stored values
-            bid, ask = self._quote(_shift(stored, -1), stored, _shift(stored, 1), can_buy, can_sell)
+            guess = self._maximise(
+                _shift(stored, -1), stored, _shift(stored, 1), can_buy, can_sell, guess
+            )
+            bid, ask = self._applied(
+                np.where(can_buy, guess[0], np.inf), np.where(can_sell, guess[1], np.inf)
+            )
             value = self._value(_shift(w, -1), w, _shift(w, 1), can_buy, can_sell, bid, ask)
         return w_grid, value
 
