@@ -200,6 +200,18 @@ def test_registered_and_built_from_the_env() -> None:
     assert AlphaOptimal(alpha_config(), alpha_points=45.0).alpha_points == 45  # CLI floats
 
 
+def test_command_line_baseline() -> None:
+    """``python -m train evaluate baseline:alpha_optimal:alpha_points=35`` builds it (numbers
+    arrive as floats); a bad grid is the CLI's error naming the field."""
+    from train.common import CliError
+    from train.evaluate import make_baseline
+
+    _, policy = make_baseline("alpha_optimal:alpha_points=35", alpha_config())
+    assert isinstance(policy, AlphaOptimal) and policy.alpha_points == 35
+    with pytest.raises(CliError, match="alpha_points"):
+        make_baseline("alpha_optimal:alpha_points=34", alpha_config())
+
+
 # ---- bad input ---------------------------------------------------------------------------------
 @pytest.mark.parametrize(
     ("config", "field"),
