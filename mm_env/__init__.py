@@ -20,10 +20,16 @@ from __future__ import annotations
 
 import os
 
-# The multi-threaded kernels use numba's OpenMP layer. Its default, active waiting, spins idle
-# threads; on a busy machine (a trainer, other envs) that collapses throughput about 50x.
-# Passive waiting costs nothing measurable when the machine is idle. Set before numba loads.
-os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+# The multi-threaded kernels use numba's OpenMP layer (libgomp); torch's CPU kernels use libgomp
+# too and read the same variables. libgomp's default lets an idle thread spin 300,000 times
+# before it sleeps: with more threads than cores (several env processes, a trainer) that
+# collapsed our vector env's step 5-30x. Passive waiting (OMP_WAIT_POLICY=PASSIVE, our earlier
+# setting) avoids that but halved SB3's PPO training on the CPU, torch's threads sleeping between
+# its parallel regions. A short spin (GOMP_SPINCOUNT=1000) keeps most of both (README, "Speed").
+# Only where the user set neither variable; libgomp reads them when it loads, so this has no
+# effect if torch (or another OpenMP user) was imported before mm_env.
+if "OMP_WAIT_POLICY" not in os.environ and "GOMP_SPINCOUNT" not in os.environ:
+    os.environ["GOMP_SPINCOUNT"] = "1000"
 
 from gymnasium.envs.registration import register, registry  # noqa: E402
 
