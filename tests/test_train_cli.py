@@ -375,3 +375,17 @@ def test_compare_refuses_models_trained_on_different_configs(
     other = fit(replace(tiny_config(tmp_path), overrides={"n_steps": 40}))
     assert main(["compare", str(tiny_run), str(other), "--episodes", "2"]) == 2
     assert "trained on different configs" in capsys.readouterr().err
+
+
+def test_run_settings_of_a_v1_run_are_its_overrides_only(tmp_path: Path) -> None:
+    """A run of an id with registered rules (MarketMaking-v1: keep_priority, fill_through,
+    power:1) reports only its own --set overrides, not the id's rules as overrides of v0."""
+    import mm_env
+    from train.fit import run_settings
+
+    env_id = "mm_env/MarketMaking-v1"
+    resolved = mm_env.make_config("market_making", **mm_env.ID_KWARGS[env_id], n_steps=50)
+    saved = {"fit": {"env_id": env_id, "overrides": {"n_steps": 50}}}
+    saved["scenario_config"] = json.loads(json.dumps(resolved.to_dict()))
+    (tmp_path / "config.json").write_text(json.dumps(saved))
+    assert run_settings(tmp_path) == (env_id, {"n_steps": 50})

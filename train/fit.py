@@ -410,7 +410,10 @@ def run_settings(path: Path) -> tuple[str, dict[str, Any]]:
     env_id = str(saved["fit"]["env_id"])
     check_env_id(env_id)
     scenario = mm_env.ENV_IDS[env_id]
-    defaults = json.loads(json.dumps(mm_env.make_config(scenario).to_dict()))
+    # the id's own defaults (its registered rules, mm_env.ID_KWARGS), so that a v1 run's
+    # rules are not reported as overrides of the scenario's v0 defaults
+    id_config = mm_env.make_config(scenario, **mm_env.ID_KWARGS.get(env_id, {}))
+    defaults = json.loads(json.dumps(id_config.to_dict()))
     resolved = saved.get("scenario_config", {})
     inherited: dict[str, Any] = {
         k: v for k, v in resolved.items() if k != "scenario_config" and defaults.get(k) != v
