@@ -1,4 +1,9 @@
-"""Fixed analytic policies with stable-baselines3's ``predict`` signature."""
+"""Fixed analytic policies with stable-baselines3's ``predict`` signature.
+
+Each returns actions of the env's ``action_dim``: on a market-order env (three entries) the
+limit-order policies send a market order of size 0 (:class:`baselines.base.SpreadSkewPolicy`),
+:class:`RandomBaseline` a uniform random one.
+"""
 
 from baselines.alpha import AlphaOptimal
 from baselines.analytic import GLFT, AvellanedaStoikov, AvellanedaStoikovSymmetric, CarteaJaimungal

@@ -13,7 +13,9 @@ scenario) and the inventory (entry 1 times ``inventory_norm``) from the observat
 the optimal depths (δ_b, δ_a) from the mid, and returns the env's action for them:
 m = (δ_b + δ_a)/s and skew = (δ_b − δ_a)/(δ_b + δ_a), s the scenario's reference spread
 (:meth:`AvellanedaStoikovConfig.depth_unit`). Time is read on the env's step grid:
-step k = round(n_steps · (1 − time_left)), t = k · dt.
+step k = round(n_steps · (1 − time_left)), t = k · dt. They are limit-order policies: with
+``market_orders="linear_impact"`` (a three-entry action) they send a market order of size 0
+(:class:`~baselines.base.SpreadSkewPolicy`), quoting as they would without the option.
 
 Matrix exponentials: the matrices of GLFT (−M) and of Cartea–Jaimungal (A) are tridiagonal with
 non-negative off-diagonal entries. Their exponential is computed by :func:`expm_metzler`, a
@@ -35,7 +37,6 @@ import numpy as np
 from numpy.typing import NDArray
 
 from baselines.base import SpreadSkewPolicy, as_batch, env_config
-from mm_env.actions import ActionMapping
 from mm_env.config import AvellanedaStoikovConfig
 from mm_env.core import observation_names
 
@@ -215,9 +216,9 @@ class _DepthAgent(SpreadSkewPolicy):
         names = observation_names(config)
         if "time_left" not in names:
             raise ValueError(f"{type(self).__name__} needs obs_time_left=True in the env config")
+        super().__init__(config)
         self.config = config
         self.time_index = names.index("time_left")
-        self.mapping = ActionMapping.from_config(config)
 
     def step_and_inventory(
         self, observation: Any

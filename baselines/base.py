@@ -7,6 +7,8 @@ from typing import Any, Protocol, runtime_checkable
 import numpy as np
 from numpy.typing import NDArray
 
+from mm_env.actions import ActionMapping
+
 
 @runtime_checkable
 class Policy(Protocol):
@@ -47,12 +49,23 @@ def as_batch(observation: Any) -> tuple[NDArray[np.float64], bool]:
 class SpreadSkewPolicy:
     """Base of the rules that decide a (spread multiple, skew) per observation.
 
-    Subclasses set ``self.mapping`` (an :class:`~mm_env.actions.ActionMapping`) and implement
+    Subclasses call ``super().__init__(config)`` (which sets :attr:`mapping`, an
+    :class:`~mm_env.actions.ActionMapping`, and :attr:`action_dim`) and implement
     ``spread_skew(observation) -> (m, skew)`` over a batch; ``predict`` turns those into
     float64 actions (clipped to the action range, as the env would).
+
+    Market orders: these are limit-order policies. On an env whose action has a third entry
+    (``market_orders="linear_impact"``, ``config.action_dim == 3``) ``predict`` returns that
+    entry as 0, a market order of size zero, so the policy quotes exactly as it would on the
+    two-entry env and never crosses the spread.
     """
 
     mapping: Any
+    action_dim: int
+
+    def __init__(self, config: Any) -> None:
+        self.mapping = ActionMapping.from_config(config)
+        self.action_dim = int(config.action_dim)
 
     def spread_skew(self, observation: Any) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
         raise NotImplementedError
@@ -67,4 +80,7 @@ class SpreadSkewPolicy:
         _, single = as_batch(observation)
         m, skew = self.spread_skew(observation)
         action = self.mapping.to_action(m, skew)
+        if self.action_dim > 2:  # the market order (and any later entry): none
+            zeros = np.zeros((action.shape[0], self.action_dim - 2))
+            action = np.concatenate([action, zeros], axis=1)
         return (action[0] if single else action), state

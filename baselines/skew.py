@@ -8,7 +8,6 @@ import numpy as np
 from numpy.typing import NDArray
 
 from baselines.base import SpreadSkewPolicy, as_batch, env_config
-from mm_env.actions import ActionMapping
 from mm_env.config import MarketConfig
 
 
@@ -33,9 +32,9 @@ class SkewBaseline(SpreadSkewPolicy):
         for name, value in (("kappa", kappa), ("phi", phi)):
             if not np.isfinite(value):
                 raise ValueError(f"{name} must be finite, got {value!r}")
+        super().__init__(config)
         self.kappa = float(kappa)
         self.phi = float(phi)
-        self.mapping = ActionMapping.from_config(config)
         self.inventory_norm = config.inventory_norm
         self.spread_scale = config.spread_scale
 
@@ -62,7 +61,7 @@ class SymmetricBaseline(SpreadSkewPolicy):
     """A fixed symmetric spread: ``spread_multiple`` market spreads, centred on the mid."""
 
     def __init__(self, config: MarketConfig, spread_multiple: float = 1.0) -> None:
-        self.mapping = ActionMapping.from_config(config)
+        super().__init__(config)
         if not self.mapping.in_range(spread_multiple, 0.0):
             lo, hi = config.spread_multiple_range
             raise ValueError(
@@ -84,10 +83,13 @@ class SymmetricBaseline(SpreadSkewPolicy):
 
 
 class RandomBaseline:
-    """Uniform random actions in [-1, 1]^2 from its own seeded generator."""
+    """Uniform random actions over the env's whole action box, [-1, 1]^action_dim, from its own
+    seeded generator: [-1, 1]^2, or [-1, 1]^3 with market orders (a random market order too,
+    unlike the limit-order policies, which send none). Without a config, two entries."""
 
     def __init__(self, config: MarketConfig | None = None, seed: int | None = 0) -> None:
         self.rng = np.random.default_rng(None if seed is None else int(seed))
+        self.action_dim = 2 if config is None else int(config.action_dim)
 
     @classmethod
     def for_env(cls, env: Any, seed: int | None = 0) -> RandomBaseline:
@@ -101,7 +103,7 @@ class RandomBaseline:
         deterministic: bool = True,
     ) -> tuple[NDArray[np.float64], Any]:
         obs, single = as_batch(observation)
-        action = self.rng.uniform(-1.0, 1.0, size=(obs.shape[0], 2))
+        action = self.rng.uniform(-1.0, 1.0, size=(obs.shape[0], self.action_dim))
         return (action[0] if single else action), state
 
     def __repr__(self) -> str:

@@ -9,6 +9,8 @@ and to CartPole-v1, median over repeats of the ratio within a repeat. Actions ar
 
 ``--default-only`` times the default variant and CartPole only (for a checkout without the
 components, e.g. main before issue 14: compare its ``x CartPole`` with this one's).
+``--variant TEXT`` (repeatable) adds only the variants whose name contains TEXT to the default
+(``--variant market_orders``: the default and market-order rows).
 
     python benchmarks/bench_components.py [--steps 50000] [--repeats 5] [--num-envs 1024]
 """
@@ -92,8 +94,17 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--num-envs", type=int, default=1024)
     parser.add_argument("--default-only", action="store_true")
+    parser.add_argument("--variant", action="append", default=[], metavar="TEXT")
     args = parser.parse_args()
-    variants = dict(list(VARIANTS.items())[:1]) if args.default_only else VARIANTS
+    names = list(VARIANTS)
+    if args.default_only:
+        names = names[:1]
+    elif args.variant:
+        unknown = [t for t in args.variant if not any(t in name for name in names[1:])]
+        if unknown:
+            parser.error(f"no variant name contains {unknown}; variants: {names[1:]}")
+        names = names[:1] + [n for n in names[1:] if any(t in n for t in args.variant)]
+    variants = {name: VARIANTS[name] for name in names}
     print(
         f"python {platform.python_version()}, numpy {np.__version__}, gymnasium {gym.__version__}, "
         f"mm_env from {mm_env.__file__}; {args.steps} steps, {args.repeats} interleaved repeats"

@@ -25,6 +25,7 @@ keeps m > 0 (Avellaneda–Stoikov family); only Notebook-v0 may cross, as the se
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
@@ -374,6 +375,7 @@ class Simulator:
         self.action_dim = config.action_dim
         # step_one's buffer; entries past the first two (a market order) stay 0 there
         self._one_action = np.zeros((1, self.action_dim), dtype=np.float64)
+        self._steps_one3 = self.n_envs == 1 and self.action_dim == 3
 
     # -- subclass hooks --
     n_state: int = N_COMMON
@@ -422,7 +424,7 @@ class Simulator:
         if bad >= 0:
             row, entry = divmod(bad, dim)
             raise ValueError(
-                f"action entries must be finite; got {a[row, entry]!r} at "
+                f"action entries must be finite; got {float(a[row, entry])!r} at "
                 f"env {row}, entry {entry} ({ACTION_ENTRIES})"
             )
         if dim > 2:
@@ -436,8 +438,12 @@ class Simulator:
             )
         self._step_kernel(a, rng, active)
 
+    #: entries past the first two must lie in [-bound, bound] (:meth:`_check_extra_actions`)
+    extra_action_bound: float = math.inf
+
     def _check_extra_actions(self, actions: NDArray[np.float64]) -> None:
-        """Check the action entries past the first two (a scenario that adds them overrides)."""
+        """Check the action entries past the first two against :attr:`extra_action_bound`
+        (a scenario that adds them overrides, to name them in the message)."""
 
     def step_one(self, a0: float, a1: float, rng: np.random.Generator) -> None:
         """:meth:`step` for a one-row simulator with the action as two finite Python floats,
@@ -449,9 +455,33 @@ class Simulator:
         buf[0, 1] = a1
         self._step_one_kernel(rng)
 
+    def step_one3(self, a0: float, a1: float, a2: float, rng: np.random.Generator) -> None:
+        """:meth:`step_one` for a three-entry action (action_dim 3: the market order), three
+        finite Python floats which the caller has checked. The third entry's range
+        (:attr:`extra_action_bound`) is checked here, before the episode's end, in
+        :meth:`step`'s order and with its message."""
+        if self.truncated[0] or not self._steps_one3 or not abs(a2) <= self.extra_action_bound:
+            self._refuse_step_one3(a0, a1, a2)
+        buf = self._one_action
+        buf[0, 0] = a0
+        buf[0, 1] = a1
+        buf[0, 2] = a2
+        self._step_one_kernel(rng)
+
     def _step_one_kernel(self, rng: np.random.Generator) -> None:
         """Step the one row with the action in ``_one_action`` (scenarios may prepare more)."""
         self._step_kernel(self._one_action, rng, self._all_rows)
+
+    def _refuse_step_one3(self, a0: float, a1: float, a2: float) -> None:
+        """Raise :meth:`step_one3`'s error: wrong simulator, entry 2 out of range, or the
+        episode's end (in :meth:`step`'s order)."""
+        if not self._steps_one3:
+            raise ValueError(
+                f"step_one3 steps a one-row simulator with 3 action entries; this one has "
+                f"{self.n_envs} row(s) and {self.action_dim} entries"
+            )
+        self._check_extra_actions(np.array([[a0, a1, a2]]))
+        self._refuse_step_one()
 
     def _refuse_step_one(self) -> None:
         """The checks that keep the kernels (which do no bounds checks) inside their arrays."""

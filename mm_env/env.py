@@ -322,7 +322,14 @@ class MarketMakingEnv(gym.Env[NDArray[np.floating], NDArray[np.floating]]):
             raise RuntimeError("call reset() before step()")
         sim = self._sim
         if sim.action_dim != 2:  # with a market order (AvellanedaStoikovConfig.market_orders)
-            sim.step(_action_row(action, sim.action_dim), self._np_random)  # type: ignore[arg-type]
+            if type(action) is np.ndarray and action.shape == (3,) and action.dtype.kind == "f":
+                a0, a1, a2 = action.tolist()
+                if math.isfinite(a0) and math.isfinite(a1) and math.isfinite(a2):
+                    sim.step_one3(a0, a1, a2, self._np_random)  # type: ignore[arg-type]
+                else:  # Simulator.step raises, naming the entry
+                    sim.step(_action_row(action, 3), self._np_random)  # type: ignore[arg-type]
+            else:
+                sim.step(_action_row(action, sim.action_dim), self._np_random)  # type: ignore[arg-type]
         elif type(action) is np.ndarray and action.shape == (2,) and action.dtype.kind == "f":
             a0, a1 = action.tolist()  # the common case, inline: no copy, no call
             if not (math.isfinite(a0) and math.isfinite(a1)):

@@ -90,7 +90,8 @@ class QuoteLadder(gym.ActionWrapper[Any, np.int64, NDArray[np.floating]]):
         """The env's continuous action for ladder action ``action``."""
         i = np.asarray(action)
         if i.shape != () or not np.issubdtype(i.dtype, np.integer):
-            raise ValueError(f"QuoteLadder action must be one integer, got {action!r}")
+            shown = i.item() if i.shape == () else action  # 1.5, not np.float64(1.5)
+            raise ValueError(f"QuoteLadder action must be one integer, got {shown!r}")
         if not 0 <= int(i) < len(self.pairs):
             raise ValueError(f"QuoteLadder action {int(i)} is outside [0, {len(self.pairs) - 1}]")
         return self._actions[int(i)].copy()

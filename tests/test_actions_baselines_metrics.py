@@ -101,6 +101,62 @@ def test_baselines_follow_predict_protocol_batched_and_single() -> None:
         assert b.shape == (3, 2)
 
 
+def market_order_baselines(env) -> list:
+    from baselines import GLFT, AlphaOptimal, AvellanedaStoikov, CarteaJaimungal
+
+    policies = [
+        SkewBaseline.for_env(env),
+        SymmetricBaseline.for_env(env, 1.5),
+        AvellanedaStoikov.for_env(env),
+        GLFT.for_env(env),
+        CarteaJaimungal.for_env(env),
+    ]
+    if env.unwrapped.config.midprice == "ou_alpha":
+        policies.append(AlphaOptimal.for_env(env))
+    return policies
+
+
+@pytest.mark.parametrize("midprice", ["bm", "ou_alpha"])
+def test_limit_order_baselines_send_no_market_order_on_a_market_order_env(midprice) -> None:
+    """On a three-entry env (market_orders="linear_impact") every limit-order baseline returns
+    its two-entry action with a third entry 0, single and batched, and runs a full episode
+    that matches the plain env's draw for draw (a zero market order trades nothing)."""
+    kw = {"midprice": midprice, "max_inventory": 5.0, "observation_dtype": "float64"}
+    env = gym.make("mm_env/CarteaJaimungal-v0", **kw, market_orders="linear_impact")
+    plain = gym.make("mm_env/CarteaJaimungal-v0", **kw)
+    policies = market_order_baselines(env)
+    plain_policies = market_order_baselines(plain)
+    assert len(policies) == (6 if midprice == "ou_alpha" else 5)
+    for policy, plain_policy in zip(policies, plain_policies):
+        obs, _ = env.reset(seed=4)
+        plain_obs, _ = plain.reset(seed=4)
+        a, _ = policy.predict(obs)
+        assert a.shape == (3,) and a[2] == 0.0
+        np.testing.assert_array_equal(a[:2], plain_policy.predict(plain_obs)[0])
+        batch, _ = policy.predict(np.stack([obs, obs]))
+        assert batch.shape == (2, 3) and not batch[:, 2].any()
+        done = False
+        while not done:
+            obs, reward, term, trunc, info = env.step(policy.predict(obs)[0])
+            plain_obs, plain_reward, _, _, plain_info = plain.step(
+                plain_policy.predict(plain_obs)[0]
+            )
+            assert reward == plain_reward and info["pnl"] == plain_info["pnl"]
+            done = term or trunc
+        assert info["step"] == env.unwrapped.config.n_steps and info["n_fills"] > 0
+
+
+def test_random_baseline_draws_over_the_whole_action_box() -> None:
+    env = gym.make("mm_env/AvellanedaStoikov-v0", market_orders="linear_impact")
+    obs, _ = env.reset(seed=0)
+    policy = RandomBaseline.for_env(env, seed=2)
+    batch, _ = policy.predict(np.stack([obs] * 500))
+    assert batch.shape == (500, 3) and np.abs(batch).max() <= 1.0
+    assert batch[:, 2].min() < -0.9 and batch[:, 2].max() > 0.9  # market orders both ways
+    env.step(policy.predict(obs)[0])
+    assert RandomBaseline(seed=2).predict(obs)[0].shape == (2,)  # no config: two entries
+
+
 def test_symmetric_baseline_rejects_out_of_range() -> None:
     env = gym.make("mm_env/MarketMaking-v0")
     with pytest.raises(ValueError, match="spread_multiple"):

@@ -477,6 +477,8 @@ def test_quote_ladder_bad_input() -> None:
             ladder.step(bad)
     with pytest.raises(ValueError, match="one integer"):
         ladder.step(1.5)
+    with pytest.raises(ValueError, match="one integer, got nan$"):  # not np.float64(nan)
+        ladder.step(np.float64("nan"))
 
 
 def test_normalised_score_is_undefined_where_the_reference_ties_the_constant() -> None:

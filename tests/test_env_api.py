@@ -176,8 +176,8 @@ def test_action_forms_and_bad_actions() -> None:
         (np.zeros((2, 1)), "shape"),
         (np.zeros((1, 2)), "shape"),
         ([1.0], "shape"),
-        (np.array([np.nan, 0.0], np.float32), "entry 0"),
-        ([0.0, np.inf], "entry 1"),
+        (np.array([np.nan, 0.0], np.float32), "got nan at entry 0"),
+        ([0.0, np.inf], "got inf at entry 1"),
     ):
         with pytest.raises(ValueError, match=needle):
             env.step(bad)

@@ -537,8 +537,10 @@ def test_market_orders_respect_the_inventory_limit() -> None:
 @pytest.mark.parametrize(
     ("action", "match"),
     [
-        ([0.0, 0.0, math.nan], "finite.*entry 2.*market order"),
-        ([0.0, 0.0, math.inf], "finite.*entry 2"),
+        ([0.0, 0.0, math.nan], "finite; got nan at env \\d, entry 2.*market order"),
+        ([0.0, 0.0, math.inf], "finite; got inf at env \\d, entry 2"),
+        ([math.nan, 0.0, 0.0], "finite; got nan at env \\d, entry 0"),
+        ([0.0, -math.inf, 0.0], "finite; got -inf at env \\d, entry 1"),
         ([0.0, 0.0, 1.5], "entry 2.*market order.*must lie in \\[-1, 1\\]; got 1.5"),
         ([0.0, 0.0, -1.0001], "entry 2.*must lie in \\[-1, 1\\]"),
         ([0.0, 0.0], "shape \\(3,\\)"),
@@ -555,6 +557,68 @@ def test_invalid_market_order_actions_are_refused(action, match) -> None:
     venv.reset(seed=0)
     with pytest.raises(ValueError, match=match.replace("\\(3,\\)", "\\(2, 3\\)")):
         venv.step(np.array([[0.0, 0.0, 0.0], action] if len(action) == 3 else [action] * 2))
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_single_env_market_order_fast_path_steps_as_simulator_step(dtype) -> None:
+    """The single env's three-float path (``Simulator.step_one3``) against
+    ``Simulator.step`` from the same seed: identical states and observations, through clipped
+    entries 0-1, market orders up to ±1 and an episode's end; ``Simulator.step`` is never
+    called on the fast path."""
+    kw = {**MO, "temporary_impact": 0.1, "permanent_impact": 0.02, "n_steps": 50}
+    fast = gym.make("mm_env/AvellanedaStoikov-v0", **kw)
+    slow = gym.make("mm_env/AvellanedaStoikov-v0", **kw)
+    fast_sim, slow_sim = fast.unwrapped.simulator, slow.unwrapped.simulator
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("the fast path called Simulator.step")
+
+    fast_sim.step = refuse  # an instance attribute: only this simulator
+    rng = np.random.default_rng(31)
+    actions = np.column_stack([rng.uniform(-1.5, 1.5, (120, 2)), rng.uniform(-1, 1, 120)])
+    actions[::7, 2] = 1.0  # the range's ends are allowed
+    actions[3::7, 2] = -1.0
+    actions = actions.astype(dtype)
+    obs, _ = fast.reset(seed=8)
+    slow.reset(seed=8)
+    clipped = 0
+    for a in actions:
+        obs, reward, _, truncated, info = fast.step(a)
+        slow_sim.step(a.astype(np.float64)[None, :], slow.unwrapped.np_random)
+        np.testing.assert_array_equal(fast_sim.state, slow_sim.state)
+        np.testing.assert_array_equal(obs, slow_sim.obs[0])
+        assert reward == slow_sim.rewards[0]
+        clipped += info["action_clipped"]
+        if truncated:
+            assert slow_sim.truncated[0]
+            fast.reset()
+            slow_sim.reset(slow.unwrapped.np_random)
+    assert clipped > 20 and np.abs(fast_sim.market_order).max() > 0.0
+
+
+def test_single_env_market_order_errors_come_before_the_episode_end_and_step_nothing() -> None:
+    """As in ``Simulator.step``: a bad entry 2 is a ValueError (not the finished-episode
+    RuntimeError), nothing is stepped, and the vector env's message is the same."""
+    env = gym.make("mm_env/AvellanedaStoikov-v0", **MO, n_steps=3)
+    env.reset(seed=0)
+    sim = env.unwrapped.simulator
+    before = sim.state.copy()
+    for bad in (np.array([0.0, 0.0, 1.5], np.float32), np.array([0.0, 0.0, -2.0])):
+        with pytest.raises(
+            ValueError, match="entry 2.*must lie in \\[-1, 1\\]; got (1\\.5|-2\\.0) at env 0"
+        ):
+            env.step(bad)
+    np.testing.assert_array_equal(sim.state, before)
+    for _ in range(3):
+        env.step(np.array([0.0, 0.0, 0.5]))
+    with pytest.raises(ValueError, match="entry 2.*must lie in"):
+        env.step(np.array([0.0, 0.0, 1.5]))
+    with pytest.raises(RuntimeError, match="finished its episode"):
+        env.step(np.array([0.0, 0.0, 0.5]))
+    with pytest.raises(ValueError, match="step_one3 steps a one-row simulator with 3"):
+        make_simulator("avellaneda_stoikov", AvellanedaStoikovConfig(), 1).step_one3(
+            0.0, 0.0, 0.0, np.random.default_rng(0)
+        )
 
 
 def test_rewards_sum_to_the_final_pnl_with_market_orders() -> None:

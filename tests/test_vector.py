@@ -118,7 +118,7 @@ def test_reset_mask_and_bad_inputs() -> None:
         venv.reset(options={"bogus": 1})
     bad = np.zeros((4, 2))
     bad[2, 1] = np.nan
-    with pytest.raises(ValueError, match="env 2, entry 1"):
+    with pytest.raises(ValueError, match="finite; got nan at env 2, entry 1"):
         venv.step(bad)
     with pytest.raises(ValueError, match="shape"):
         venv.step(np.zeros((3, 2)))

@@ -235,6 +235,10 @@ P_TEMPORARY_IMPACT = N_COMMON_PARAMS + 41  # η
 P_PERMANENT_IMPACT = N_COMMON_PARAMS + 42  # b
 N_AS_PARAMS = 43
 
+#: the market order's action entry lies in [−MAX_MARKET_ORDER_ENTRY, MAX_MARKET_ORDER_ENTRY]
+#: (a fraction of ``max_market_order``; a traded size is refused outside it, not clipped)
+MAX_MARKET_ORDER_ENTRY = 1.0
+
 
 # Compile time: the default model (bm, poisson, exponential, pnl) is inlined into the row, as
 # before the components existed; any other combination goes through ``component_row``, a
@@ -722,9 +726,11 @@ class AvellanedaStoikovSimulator(Simulator):
         """The accumulated permanent impact in the mid per row (market orders)."""
         return self.state[:, IMPACT]
 
+    extra_action_bound = MAX_MARKET_ORDER_ENTRY
+
     def _check_extra_actions(self, actions: NDArray[np.float64]) -> None:
         """The market order's entry must lie in [−1, 1] (a traded size is not clipped)."""
-        out = np.flatnonzero(np.abs(actions[:, 2]) > 1.0)
+        out = np.flatnonzero(np.abs(actions[:, 2]) > self.extra_action_bound)
         if out.size:
             row = int(out[0])
             raise ValueError(
