@@ -412,7 +412,8 @@ def run_settings(path: Path) -> tuple[str, dict[str, Any]]:
     scenario = mm_env.ENV_IDS[env_id]
     # the id's own defaults (its registered rules, mm_env.ID_KWARGS), so that a v1 run's
     # rules are not reported as overrides of the scenario's v0 defaults
-    id_config = mm_env.make_config(scenario, **mm_env.ID_KWARGS.get(env_id, {}))
+    rules: dict[str, Any] = dict(mm_env.ID_KWARGS.get(env_id, {}))
+    id_config = mm_env.make_config(scenario, **rules)
     defaults = json.loads(json.dumps(id_config.to_dict()))
     resolved = saved.get("scenario_config", {})
     inherited: dict[str, Any] = {
