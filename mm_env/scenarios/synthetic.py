@@ -34,7 +34,10 @@ at time k + 1. A request decided at k with entry latency L reaches the market at
 meets the events of step m only if k + L <= m: so it is live from step k + ceil(L), against
 the book at the start of that step (post-only rejection there), and until then the previous
 order stays live and can fill. A fill of step k is reported at k + 1 and seen by the agent at
-k + 1 + R (response latency R), i.e. in the observation after step k + ceil(R).
+k + 1 + R (response latency R), i.e. in the observation after step k + ceil(R); so does its
+effect on the agent's view of its order, which decides whether a request is sent
+(:mod:`mm_env.execution`, "The agent's view of its orders"): a side filled in step k sends its
+quote again at the decision of step k + 1 + ceil(R) at the earliest.
 A fractional latency therefore acts as the next whole number of steps. Distributions
 (``"lognormal:MEDIAN,SIGMA"``, ``"file:PATH"``, a tuple) as in :mod:`mm_env.execution`, in
 steps.
