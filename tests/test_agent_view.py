@@ -14,6 +14,7 @@ import pytest
 pytest.importorskip("pandas", reason="the loaders need pip install 'mm_env[data]'")
 
 from mm_env.actions import ActionMapping
+from mm_env.data import OrderBook
 from mm_env.execution import O_N_SENT, col
 from tests.test_replay import n_steps_of, toy_book
 from tests.test_synthetic import ScriptedFlow
@@ -217,3 +218,38 @@ def test_without_response_latency_the_view_is_the_exchanges(env_id: str, lobster
         runs.append(out)
     assert runs[0] == runs[1]
     assert sum(x[2] + x[3] for x in runs[0]) > 0.0
+
+
+def test_replay_a_rejection_is_seen_after_the_response_latency() -> None:
+    # Rows at t = 0, 1, 1.2, 1.8, 2, ..., 6; the best ask is 100.02 but for 100.01 at t = 1.2.
+    # We bid 100.01 (one tick under the ask) from t = 0, decided every second; entry latency
+    # 1.5 s: it arrives at 1.5 against the ask of 100.01 and is rejected (post-only). The agent
+    # keeps wanting 100.01; it learns of the rejection at 1.8 + R and only then sends again.
+    times = np.array([0.0, 1.0, 1.2, 1.8, 2.0, 3.0, 4.0, 5.0, 6.0])
+    n = times.size
+    bp = np.tile([100.00, 99.99, 99.98], (n, 1))
+    ap = np.tile([100.02, 100.03, 100.04], (n, 1))
+    ap[2] = [100.01, 100.02, 100.03]
+    sz = np.full((n, 3), 5.0)
+    book = OrderBook.from_arrays(times, bp, sz, ap, sz, trades=None)
+    for resp, resend in ((0.0, 2), (1.5, 4)):
+        env = gym.make(
+            REPLAY,
+            data=book,
+            n_levels=3,
+            n_steps=6,
+            step_seconds=1.0,
+            entry_latency=1.5,
+            response_latency=resp,
+        )
+        env.reset(seed=0)
+        sim = env.unwrapped.simulator
+        a = env.unwrapped.action_mapping.to_action(0.0, 0.0)
+        sent, infos = [], []
+        for _ in range(6):
+            _, _, _, _, info = env.step(a)
+            infos.append(info)
+            sent.append(sim.state[0, col(0, O_N_SENT)])
+        assert infos[0]["bid_quote"] == pytest.approx(100.01)
+        assert [i["n_rejected"] for i in infos] == [0.0] + [1.0] * 5
+        assert sent == [1.0] * resend + [2.0] * (6 - resend), resp
