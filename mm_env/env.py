@@ -254,6 +254,11 @@ class MarketMakingEnv(gym.Env[NDArray[np.floating], NDArray[np.floating]]):
       ``obs_own_orders`` and ``obs_trade_flow`` (issue 12; table above), off by default, so
       every id's default trajectories and observation space are unchanged and the ids keep
       their versions.
+    * Later (issue 11), with a response latency: a side sends a request on the agent's view of
+      its order, not the exchange's (:mod:`mm_env.execution`, "The agent's view of its
+      orders"): a fill is not re-quoted before its response reaches the agent. Only runs with
+      a response latency > 0 (off by default) change; at zero response latency every id's
+      trajectories are bit-identical, so the ids keep their versions.
     """
 
     metadata = {"render_modes": ["ansi", "rgb_array"], "render_fps": 30}

@@ -91,7 +91,7 @@ Latency (Replay: seconds on the data's clock, per-event and clock stepping alike
       ``N_PENDING`` requests per side are in flight; a further one replaces the newest.
     * response (``response_latency``): a fill at exchange time t reaches the agent's observed
       inventory (observation entry ``inventory``) at t + latency; ``info["inventory"]`` is the
-      true inventory.
+      true inventory. The same holds for the agent's view of its own orders (below).
     * feed (``feed_latency``, constant): the observation shows the book as it was that long
       before the step's time, and quotes are built from that book. ``feed_latency="data"``:
       from the data's own receive clock (``OrderBook.recv_time``; a snapshot file's
@@ -104,6 +104,20 @@ Latency (Replay: seconds on the data's clock, per-event and clock stepping alike
     MarketMaking: entry and response latency in steps, the same rules (its book has no clock
     inside a step: a fractional latency acts as the next whole number of steps; details in
     :mod:`mm_env.scenarios.synthetic`), no feed latency.
+
+The agent's view of its orders (when to send a request)
+    At each decision a side sends a request iff the wanted (price, size) differs from what the
+    agent believes rests on that side, :func:`send_requests` (both books call it). The agent
+    knows what it sent (price, size) at once; it learns of a fill of that order, and of a
+    post-only rejection, only the response latency after the event (the latency drawn for the
+    step of the event). So it believes: its last request, less the fills of that request's
+    order it has seen (fills that happened while a later request was in flight do not count:
+    that request sets the size anew), or no order once it has seen a rejection. After a
+    partial fill it has seen it sends the full size again (``keep_priority``: the difference
+    joins at the back); after a fill it has not seen yet it sends nothing, as a strategy that
+    only knows its responses would (hftbacktest's). With no response latency the agent's view
+    is the exchange's at once, so this is the exchange's order once the requests in flight
+    arrive (:func:`last_requested`); with no latency at all the quotes simply arrive each step.
 
 Observation entries of our orders and of the trade flow (optional, off by default; the
 scenarios call :func:`write_order_observation`, written after every other entry)
@@ -511,7 +525,13 @@ O_JOIN = 10  # exact queue: the row before which part 1 joined (orders first see
 O_JOIN2 = 11
 O_N_PEND = 12  # requests in flight
 O_PEND = 13  # N_PENDING x (price ticks, size, arrival time), oldest first
-SIDE_COLS = O_PEND + 3 * N_PENDING
+# the agent's view of its order (module docstring, "The agent's view"; used with a response latency)
+O_SENT_PRICE = O_PEND + 3 * N_PENDING  # price of the last request sent (ticks; NaN: none)
+O_SENT_SIZE = O_SENT_PRICE + 1  # its size
+O_N_SENT = O_SENT_PRICE + 2  # requests sent this episode: the last one's number
+O_SEEN_FILLED = O_SENT_PRICE + 3  # fills of the last request's order the agent has seen
+O_REJECT_SEEN = O_SENT_PRICE + 4  # when the agent learns the last request was rejected (inf)
+SIDE_COLS = O_SENT_PRICE + 5
 EXEC0 = N_COMMON  # first column of the execution block
 # row-level execution columns (after both side blocks), contiguous: the extra info keys
 X_FEES = EXEC0 + 2 * SIDE_COLS  # cumulative fees this episode (negative: net rebate)
@@ -527,6 +547,13 @@ X_FLOW_BUY = X_N_UNSEEN + 1  # EMA of the market-order volume bought per step (o
 X_FLOW_SELL = X_N_UNSEEN + 2  # ... and sold
 N_EXEC_STATE = X_N_UNSEEN + 3  # scenario columns start here
 N_UNSEEN = 16  # fills the ring holds; when full, the oldest counts as seen
+# the fill ring's columns: when the agent sees the fill, its signed quantity, the side, and the
+# number of the request whose order filled (-1: filled while requests of that side were in flight)
+R_SEEN_AT = 0
+R_QTY = 1
+R_SIDE = 2
+R_REQUEST = 3
+RING_COLS = 4
 EXEC_INFO_KEYS: tuple[str, ...] = (
     "fees",
     "n_rejected",
@@ -561,23 +588,44 @@ def reset_orders(state: NDArray[np.float64], i: int) -> None:
             state[i, b + c] = 0.0
         state[i, b + O_JOIN] = -1.0
         state[i, b + O_JOIN2] = -1.0
+        state[i, b + O_SENT_PRICE] = math.nan
+        state[i, b + O_REJECT_SEEN] = math.inf
     for c in range(X_FEES, N_EXEC_STATE):
         state[i, c] = 0.0
 
 
 @njit(cache=True, inline="always")
+def _see(state: NDArray[np.float64], i: int, ring: NDArray[np.float64], j: int) -> None:
+    """The agent sees ring entry ``j``: a fill of its last request's order lowers what it
+    believes rests (module docstring, "The agent's view")."""
+    side = int(ring[i, j, R_SIDE])
+    b = EXEC0 + side * SIDE_COLS
+    if ring[i, j, R_REQUEST] == state[i, b + O_N_SENT]:
+        state[i, b + O_SEEN_FILLED] += abs(ring[i, j, R_QTY])
+
+
+@njit(cache=True, inline="always")
 def record_unseen(
-    state: NDArray[np.float64], i: int, ring: NDArray[np.float64], seen_at: float, qty: float
+    state: NDArray[np.float64],
+    i: int,
+    ring: NDArray[np.float64],
+    seen_at: float,
+    qty: float,
+    side: int,
 ) -> None:
-    """A fill of signed ``qty`` the agent sees at ``seen_at`` (response latency)."""
+    """A fill of signed ``qty`` on ``side`` the agent sees at ``seen_at`` (response latency)."""
     n = int(state[i, X_N_UNSEEN])
     if n == N_UNSEEN:  # full: the oldest counts as seen
+        _see(state, i, ring, 0)
         for j in range(n - 1):
-            ring[i, j, 0] = ring[i, j + 1, 0]
-            ring[i, j, 1] = ring[i, j + 1, 1]
+            for c in range(RING_COLS):
+                ring[i, j, c] = ring[i, j + 1, c]
         n -= 1
-    ring[i, n, 0] = seen_at
-    ring[i, n, 1] = qty
+    b = EXEC0 + side * SIDE_COLS
+    ring[i, n, R_SEEN_AT] = seen_at
+    ring[i, n, R_QTY] = qty
+    ring[i, n, R_SIDE] = side
+    ring[i, n, R_REQUEST] = state[i, b + O_N_SENT] if state[i, b + O_N_PEND] == 0.0 else -1.0
     state[i, X_N_UNSEEN] = n + 1
 
 
@@ -585,16 +633,19 @@ def record_unseen(
 def known_inventory(
     state: NDArray[np.float64], i: int, ring: NDArray[np.float64], now: float, inventory: float
 ) -> float:
-    """The inventory the agent knows at ``now``: fills not yet seen are left out."""
+    """The inventory the agent knows at ``now``: fills not yet seen are left out. The fills
+    seen by ``now`` leave the ring and update the agent's view of its orders."""
     n = int(state[i, X_N_UNSEEN])
     k = 0
     unseen = 0.0
     for j in range(n):
-        if ring[i, j, 0] > now:
-            ring[i, k, 0] = ring[i, j, 0]
-            ring[i, k, 1] = ring[i, j, 1]
-            unseen += ring[i, j, 1]
+        if ring[i, j, R_SEEN_AT] > now:
+            for c in range(RING_COLS):
+                ring[i, k, c] = ring[i, j, c]
+            unseen += ring[i, j, R_QTY]
             k += 1
+        else:
+            _see(state, i, ring, j)
     state[i, X_N_UNSEEN] = k
     return inventory - unseen
 
@@ -686,6 +737,11 @@ def push_request(
     state[i, k + 1] = size
     state[i, k + 2] = arrival
     state[i, b + O_N_PEND] = n + 1
+    state[i, b + O_SENT_PRICE] = price_t  # the agent knows what it sent at once
+    state[i, b + O_SENT_SIZE] = size
+    state[i, b + O_N_SENT] += 1.0
+    state[i, b + O_SEEN_FILLED] = 0.0
+    state[i, b + O_REJECT_SEEN] = math.inf
 
 
 @njit(cache=True, inline="always")
@@ -710,6 +766,67 @@ def last_requested(state: NDArray[np.float64], i: int, side: int) -> tuple[float
         k = b + O_PEND + 3 * (n - 1)
         return state[i, k], state[i, k + 1]
     return state[i, b + O_PRICE], state[i, b + O_SIZE] + state[i, b + O_SIZE2]
+
+
+@njit(cache=True, inline="always")
+def believed_order(
+    state: NDArray[np.float64], i: int, side: int, now: float, ep: Any
+) -> tuple[float, float]:
+    """(price, size) the agent believes rests (or will rest) on ``side`` at ``now``: module
+    docstring, "The agent's view". Without a response latency, what the exchange will hold
+    once the requests in flight arrive (:func:`last_requested`)."""
+    if not ep.track_response:
+        return last_requested(state, i, side)
+    b = EXEC0 + side * SIDE_COLS
+    if now >= state[i, b + O_REJECT_SEEN]:
+        return math.nan, 0.0
+    return state[i, b + O_SENT_PRICE], state[i, b + O_SENT_SIZE] - state[i, b + O_SEEN_FILLED]
+
+
+@njit(cache=True, inline="always")
+def send_requests(
+    state: NDArray[np.float64],
+    i: int,
+    bid_t: float,
+    bid_size: float,
+    ask_t: float,
+    ask_size: float,
+    now: float,
+    entry: float,
+    ep: Any,
+) -> bool:
+    """The agent's requests at decision time ``now`` (module docstring, "The agent's view"):
+    a side whose wanted (price, size) differs from :func:`believed_order` sends a request,
+    reaching the market at ``now + entry`` (:func:`push_request`). Returns True, sending
+    nothing, when there is no latency at all (no entry or response latency, nothing in
+    flight): the caller then has both quotes arrive at once, against the book shown now."""
+    b0 = EXEC0 + O_N_PEND
+    if (
+        entry == 0.0
+        and not ep.track_response
+        and state[i, b0] == 0.0
+        and state[i, b0 + SIDE_COLS] == 0.0
+    ):
+        return True
+    for side in range(2):
+        p = bid_t if side == 0 else ask_t
+        s = bid_size if side == 0 else ask_size
+        lp, ls = believed_order(state, i, side, now, ep)
+        if not (p == lp and s == ls) and not (s <= EMPTY and ls <= EMPTY):
+            push_request(state, i, side, p, s, now + entry)
+    return False
+
+
+@njit(cache=True, inline="always")
+def note_arrival(
+    state: NDArray[np.float64], i: int, side: int, rejected_before: float, seen_at: float
+) -> None:
+    """After a request arrived (:func:`arrive_at`): if post-only rejected it
+    (``X_REJECTED`` grew from ``rejected_before``) and it is the agent's last request, the
+    agent learns at ``seen_at`` (the response latency) that the side has no order."""
+    b = EXEC0 + side * SIDE_COLS
+    if state[i, X_REJECTED] > rejected_before and state[i, b + O_N_PEND] == 0.0:
+        state[i, b + O_REJECT_SEEN] = seen_at
 
 
 @njit(cache=True, inline="always")
@@ -854,7 +971,7 @@ def fill(
         if fee != 0.0:
             charge(state, i, fee)
         if ep.track_response:
-            record_unseen(state, i, ring, seen_at, got if side == 0 else -got)
+            record_unseen(state, i, ring, seen_at, got if side == 0 else -got, side)
 
 
 @row_function()

@@ -91,10 +91,12 @@ from mm_env.execution import (
     O_SIZE2,
     QM_EXACT,
     QM_RISK_AVERSE,
+    RING_COLS,
     X_BID_FLIGHT,
     X_BID_LIVE,
     X_FEES,
     X_KNOWN_INV,
+    X_REJECTED,
     LatencySampler,
     arrive,
     col,
@@ -107,11 +109,11 @@ from mm_env.execution import (
     first_rows,
     grid_quotes,
     known_inventory,
-    last_requested,
+    note_arrival,
     parse_queue_model,
     pop_request,
-    push_request,
     reset_orders,
+    send_requests,
     taker_fee,
     update_trade_flow,
     write_order_observation,
@@ -232,6 +234,27 @@ def _exact_message(state, i, k, d, params, ep, ring, seen_at) -> None:
 
 
 @row_function()
+def _reach_market(state, i, d, r, k, until, strict, seen_at, ep) -> None:  # pragma: no cover
+    """The requests in flight that reach the market before ``until`` (``strict``; else by it)
+    arrive against book row ``r`` (join row ``k``, exact queue); a rejection is seen at
+    ``seen_at``."""
+    for side in range(2):
+        c = col(side, O_N_PEND)
+        while state[i, c] > 0.0 and (
+            state[i, col(side, O_PEND + 2)] < until
+            if strict
+            else state[i, col(side, O_PEND + 2)] <= until
+        ):
+            p, s = pop_request(state, i, side)
+            rejected = state[i, X_REJECTED]
+            if side == 0:
+                arrive(state, i, 0, p, s, d.bid_t[r], d.bid_sz[r], d.ask_t[r, 0], k, ep)
+            else:
+                arrive(state, i, 1, p, s, d.ask_t[r], d.ask_sz[r], d.bid_t[r, 0], k, ep)
+            note_arrival(state, i, side, rejected, seen_at)
+
+
+@row_function()
 def _replay_step_row(i, state, d, params, ep, actions, lat, depths, obs, truncated, ring) -> None:
     tick = ep.tick
     g = int(state[i, GRID])
@@ -259,31 +282,16 @@ def _replay_step_row(i, state, d, params, ep, actions, lat, depths, obs, truncat
     exact = ep.queue_model == QM_EXACT
     entry = lat[i, 0] if ep.random_latency else ep.entry_latency
     seen_delay = lat[i, 1] if ep.random_latency else ep.response_latency
-    if entry == 0.0 and state[i, col(0, O_N_PEND)] == 0.0 and state[i, col(1, O_N_PEND)] == 0.0:
+    if send_requests(state, i, qb_t, bid_size, qa_t, ask_size, t0, entry, ep):
         # no latency: the requests reach the market at once, against the book shown now
         arrive(state, i, 0, qb_t, bid_size, d.bid_t[a], d.bid_sz[a], d.ask_t[a, 0], a + 1, ep)
         arrive(state, i, 1, qa_t, ask_size, d.ask_t[a], d.ask_sz[a], d.bid_t[a, 0], a + 1, ep)
-    else:
-        for side in range(2):
-            p = qb_t if side == 0 else qa_t
-            s = bid_size if side == 0 else ask_size
-            lp, ls = last_requested(state, i, side)
-            if not (p == lp and s == ls) and not (s <= EMPTY and ls <= EMPTY):
-                push_request(state, i, side, p, s, t0 + entry)
+    elif entry == 0.0:  # the requests sent now reach the market at once, as above
+        _reach_market(state, i, d, a, a + 1, t0, False, t0 + seen_delay, ep)
     for k in range(a + 1, b + 1):
         tk = d.time[k]
-        for side in range(2):  # requests that reached the market before event k
-            c = col(side, O_N_PEND)
-            while state[i, c] > 0.0 and state[i, col(side, O_PEND + 2)] < tk:
-                p, s = pop_request(state, i, side)
-                if side == 0:
-                    arrive(
-                        state, i, 0, p, s, d.bid_t[k - 1], d.bid_sz[k - 1], d.ask_t[k - 1, 0], k, ep
-                    )
-                else:
-                    arrive(
-                        state, i, 1, p, s, d.ask_t[k - 1], d.ask_sz[k - 1], d.bid_t[k - 1, 0], k, ep
-                    )
+        # requests that reached the market before event k meet the book before it
+        _reach_market(state, i, d, k - 1, k, tk, True, tk + seen_delay, ep)
         seen_at = tk + seen_delay
         if exact:
             _exact_message(state, i, k, d, params, ep, ring, seen_at)
@@ -743,7 +751,7 @@ class ReplaySimulator(Simulator):
         self.latency = np.zeros((self.n_envs, 2))
         self.latency[:, 0] = self.exec.entry_latency
         self.latency[:, 1] = self.exec.response_latency
-        self.unseen = np.zeros((self.n_envs, N_UNSEEN, 2))
+        self.unseen = np.zeros((self.n_envs, N_UNSEEN, RING_COLS))
         if model == QM_EXACT:
             m_type = msgs["type"].to_numpy(dtype=np.int64)
             m_price = msgs["price"].to_numpy(dtype=np.float64) / config.tick_size

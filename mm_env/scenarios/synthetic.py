@@ -34,7 +34,10 @@ at time k + 1. A request decided at k with entry latency L reaches the market at
 meets the events of step m only if k + L <= m: so it is live from step k + ceil(L), against
 the book at the start of that step (post-only rejection there), and until then the previous
 order stays live and can fill. A fill of step k is reported at k + 1 and seen by the agent at
-k + 1 + R (response latency R), i.e. in the observation after step k + ceil(R).
+k + 1 + R (response latency R), i.e. in the observation after step k + ceil(R); so does its
+effect on the agent's view of its order, which decides whether a request is sent
+(:mod:`mm_env.execution`, "The agent's view of its orders"): a side filled in step k sends its
+quote again at the decision of step k + 1 + ceil(R) at the earliest.
 A fractional latency therefore acts as the next whole number of steps. Distributions
 (``"lognormal:MEDIAN,SIGMA"``, ``"file:PATH"``, a tuple) as in :mod:`mm_env.execution`, in
 steps.
@@ -93,10 +96,12 @@ from mm_env.execution import (
     O_SIZE2,
     O_TRADED,
     QM_EXACT,
+    RING_COLS,
     X_BID_FLIGHT,
     X_BID_LIVE,
     X_FEES,
     X_KNOWN_INV,
+    X_REJECTED,
     LatencySampler,
     ahead_of,
     arrive_at,
@@ -108,11 +113,11 @@ from mm_env.execution import (
     fill,
     grid_quotes,
     known_inventory,
-    last_requested,
+    note_arrival,
     parse_queue_model,
     pop_request,
-    push_request,
     reset_orders,
+    send_requests,
     taker_fee,
     update_trade_flow,
     write_order_observation,
@@ -344,21 +349,18 @@ def _synthetic_step_row(
     ask_size = min(params[P_ORDER_SIZE], sell_capacity(state, i, params))
     entry = lat[i, 0] if ep.random_latency else ep.entry_latency
     seen_at = t + 1.0 + (lat[i, 1] if ep.random_latency else ep.response_latency)
-    if entry == 0.0 and state[i, col(0, O_N_PEND)] == 0.0 and state[i, col(1, O_N_PEND)] == 0.0:
+    if send_requests(state, i, qb_t, bid_size, qa_t, ask_size, t, entry, ep):
         # no latency: the requests reach the market at once, against the book shown now
         _arrive(state, i, 0, qb_t, bid_size, bs, asz, bt, at, ep)
         _arrive(state, i, 1, qa_t, ask_size, bs, asz, bt, at, ep)
     else:
         for side in range(2):
-            p = qb_t if side == 0 else qa_t
-            sz = bid_size if side == 0 else ask_size
-            lp, ls = last_requested(state, i, side)
-            if not (p == lp and sz == ls) and not (sz <= EMPTY and ls <= EMPTY):
-                push_request(state, i, side, p, sz, t + entry)
             c = col(side, O_N_PEND)  # requests that reach the market by now meet this step
             while state[i, c] > 0.0 and state[i, col(side, O_PEND + 2)] <= t:
                 p, sz = pop_request(state, i, side)
+                rejected = state[i, X_REJECTED]
                 _arrive(state, i, side, p, sz, bs, asz, bt, at, ep)
+                note_arrival(state, i, side, rejected, seen_at)
     # 1. market orders, buyer first, at imbalance-dependent rates; exponential sizes
     rate = params[P_MO_RATE]
     sens = params[P_MO_SENS]
@@ -563,7 +565,7 @@ class SyntheticSimulator(Simulator):
         self.latency = np.zeros((self.n_envs, 2))
         self.latency[:, 0] = self.exec.entry_latency
         self.latency[:, 1] = self.exec.response_latency
-        self.unseen = np.zeros((self.n_envs, N_UNSEEN, 2))
+        self.unseen = np.zeros((self.n_envs, N_UNSEEN, RING_COLS))
 
     def exec_info(self, row: int = 0) -> dict[str, float]:
         """The execution info keys of one row (mm_env.execution)."""
