@@ -72,7 +72,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from baselines.analytic import _DepthAgent
+from baselines.analytic import _DepthAgent, depths_as_spread_skew
 from baselines.base import env_config
 from baselines.exact import _fill_probability
 from mm_env.config import AvellanedaStoikovConfig
@@ -269,20 +269,10 @@ class AlphaOptimal(_DepthAgent):
         """The depths the env applies when the agent asks for (bid, ask): through
         :meth:`spread_skew`'s conversion, the action map and its clipping."""
         s = self.config.depth_unit
-        m, skew = self._to_spread_skew(bid, ask)
+        m, skew = depths_as_spread_skew(bid, ask, self.config.depth_unit)
         m, skew = self.mapping.to_spread_skew(self.mapping.to_action(m, skew))
         half = 0.5 * m * s
         return half * (1.0 + skew), half * (1.0 - skew)
-
-    def _to_spread_skew(
-        self, bid: NDArray[np.float64], ask: NDArray[np.float64]
-    ) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
-        bid = np.where(np.isfinite(bid), bid, ask)
-        ask = np.where(np.isfinite(ask), ask, bid)
-        total = bid + ask
-        safe = np.where(total > 0.0, total, 1.0)
-        skew = np.where(total > 0.0, (bid - ask) / safe, 0.0)
-        return total / self.config.depth_unit, skew
 
     def _maximise(
         self,

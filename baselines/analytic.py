@@ -204,6 +204,20 @@ def cj_depths(
 
 
 # ---- the agents -------------------------------------------------------------------------------
+def depths_as_spread_skew(
+    bid: NDArray[np.float64], ask: NDArray[np.float64], depth_unit: float
+) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+    """(spread multiple, skew) of bid and ask depths: m = (bid + ask) / depth_unit, skew =
+    (bid - ask) / (bid + ask). An infinite side (at an inventory bound) is quoted as deep as the
+    other; the env's inventory limit (= the bound) stops that fill."""
+    bid = np.where(np.isfinite(bid), bid, ask)
+    ask = np.where(np.isfinite(ask), ask, bid)
+    total = bid + ask
+    safe = np.where(total > 0.0, total, 1.0)
+    skew = np.where(total > 0.0, (bid - ask) / safe, 0.0)
+    return total / depth_unit, skew
+
+
 class _DepthAgent(SpreadSkewPolicy):
     """Shared plumbing: read (step, inventory) from observations, map depths to actions."""
 
@@ -235,14 +249,7 @@ class _DepthAgent(SpreadSkewPolicy):
     def spread_skew(self, observation: Any) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
         """(spread multiple, skew) of the agent's depths for a batch of observations."""
         bid, ask = self.depths(observation)
-        # at an inventory bound the missing side is quoted as deep as the other; the env's
-        # inventory limit (= the bound) stops that fill
-        bid = np.where(np.isfinite(bid), bid, ask)
-        ask = np.where(np.isfinite(ask), ask, bid)
-        total = bid + ask
-        safe = np.where(total > 0.0, total, 1.0)
-        skew = np.where(total > 0.0, (bid - ask) / safe, 0.0)
-        return total / self.config.depth_unit, skew
+        return depths_as_spread_skew(bid, ask, self.config.depth_unit)
 
 
 class AvellanedaStoikov(_DepthAgent):
