@@ -765,6 +765,17 @@ class AvellanedaStoikovConfig(MarketConfig):
             _finite("ou_mean", self.ou_mean)
         _positive("alpha_decay", self.alpha_decay)
         _positive("alpha_vol", self.alpha_vol)
+        scale = self.alpha_scale
+        if self.midprice == "ou_alpha" and not (2.2250738585072014e-308 <= scale < math.inf):
+            # the observation divides alpha by it: an underflow to 0 (alpha_vol = 5e-324, found
+            # by the property test) divided by zero
+            _fail(
+                "alpha_vol",
+                self.alpha_vol,
+                f"with alpha_decay = {self.alpha_decay!r} gives the alpha's stationary standard "
+                f"deviation alpha_vol / sqrt(2 alpha_decay) = {scale!r}; it must be a finite "
+                "normal float (>= 2.2e-308), the observation's divisor of alpha",
+            )
         _positive("jump_rate", self.jump_rate)
         _finite("jump_mean", self.jump_mean)
         _non_negative("jump_std", self.jump_std)

@@ -36,6 +36,7 @@ BAD = [
     ("jump_rate", -1.0),
     ("jump_std", -0.1),
     ("alpha_vol", 0.0),
+    ("alpha_vol", 5e-324),  # its stationary s.d., the observation's divisor, underflows to 0
     ("heston_rho", 1.5),
     ("heston_kappa", 300.0),  # κ dt = 1.5 > 1
     ("heston_theta", 0.0),
