@@ -767,3 +767,9 @@ def test_martingale_mid_says_where_the_capture_control_variate_is_unbiased() -> 
     assert not AvellanedaStoikovConfig(mid_drift=1.0).martingale_mid
     for mid in ("ou", "ou_alpha", "jump_ou", "cev"):
         assert not AvellanedaStoikovConfig(midprice=mid).martingale_mid
+
+
+def test_cev_with_a_denormal_initial_mid_is_refused_not_overflowed() -> None:
+    # initial_mid ** (beta - 1) overflows Python's float power (found by the property test)
+    with pytest.raises(ValueError, match="'sigma'"):
+        AvellanedaStoikovConfig(midprice="cev", initial_mid=2e-323, sigma=1.0, cev_elasticity=0.0)
