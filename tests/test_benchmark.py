@@ -533,3 +533,15 @@ def test_rescore_rebuilds_the_tables_from_saved_episodes(tmp_path: Path) -> None
     assert result["summaries"][1]["reference_kind"] == "best known"
     with pytest.raises(Exception, match="not a finished benchmark"):
         rescore([tmp_path / "nope"], tmp_path / "x")
+
+
+def test_mean_over_seeds_ignores_nan_and_keeps_an_all_nan_episode_nan() -> None:
+    import warnings
+
+    from train.stats import mean_over_seeds
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no "Mean of empty slice"
+        out = mean_over_seeds([[1.0, np.nan, np.nan], [3.0, 2.0, np.nan]])
+    np.testing.assert_array_equal(out[:2], [2.0, 2.0])
+    assert np.isnan(out[2])

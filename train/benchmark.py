@@ -67,7 +67,7 @@ from train.common import (
     write_json,
 )
 from train.compare import KAPPA_GRID, PHI_GRID
-from train.stats import bootstrap_ci, paired_test
+from train.stats import bootstrap_ci, mean_over_seeds, paired_test
 
 ROOT = Path(__file__).resolve().parents[1]
 GOOG_DAY = "lobster/GOOG_2012-06-21_10"
@@ -394,8 +394,7 @@ def run_task(task: Task, args: BenchmarkArgs, log: Any = print) -> dict[str, Any
         per_seed = [res for (a, _), res in zip(model_jobs, results[len(rows) :]) if a == algo]
         n = len(per_seed)
         name = f"{algo.upper()} ({n} seed{'s' if n > 1 else ''} x {args.budget[algo]} steps)"
-        with np.errstate(all="ignore"):
-            episodes[name] = {m: np.nanmean([r[m] for r in per_seed], axis=0) for m in per_seed[0]}
+        episodes[name] = {m: mean_over_seeds([r[m] for r in per_seed]) for m in per_seed[0]}
         seeds_of[name] = [float(np.mean(r["return"])) for r in per_seed]
         kinds[name] = algo
     summary = summarise(task, episodes, kinds, seeds_of)

@@ -16,7 +16,6 @@ from __future__ import annotations
 import csv
 import json
 import math
-import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -34,7 +33,7 @@ from train.common import (
 )
 from train.evaluate import BatchResult, load_model, run_batch
 from train.parallel import fan_out
-from train.stats import bootstrap_ci, paired_test
+from train.stats import bootstrap_ci, mean_over_seeds, paired_test
 
 METRICS = (
     "final_pnl",
@@ -213,9 +212,7 @@ def compare(
         groups.setdefault(label.split(":")[0], []).append(res)
     for algo, group in groups.items():
         name = f"{algo.upper()} ({len(group)} seed{'s' if len(group) > 1 else ''})"
-        with warnings.catch_warnings():  # an all-NaN column (no fills at all) stays NaN
-            warnings.simplefilter("ignore", RuntimeWarning)
-            comp.rows[name] = {m: np.nanmean([r.column(m) for r in group], axis=0) for m in METRICS}
+        comp.rows[name] = {m: mean_over_seeds([r.column(m) for r in group]) for m in METRICS}
         best = max(group, key=lambda r: float(r.column("final_pnl").mean()))
         comp.batches[name] = best
         comp.learned.append(name)

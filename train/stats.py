@@ -3,10 +3,19 @@
 from __future__ import annotations
 
 import math
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
 from numpy.typing import ArrayLike
+
+
+def mean_over_seeds(per_seed: list[ArrayLike]) -> np.ndarray:
+    """Per-episode mean over seeds, ignoring NaN (a seed whose Sharpe is undefined); an
+    episode undefined in every seed stays NaN, without NumPy's "Mean of empty slice" warning."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        return np.asarray(np.nanmean(np.asarray(per_seed, dtype=np.float64), axis=0))
 
 
 def bootstrap_ci(
