@@ -74,7 +74,7 @@ from numpy.typing import NDArray
 
 from baselines.analytic import _DepthAgent, depths_as_spread_skew
 from baselines.base import env_config
-from baselines.exact import _fill_probability
+from baselines.exact import _fill_probability, inventory_grid
 from mm_env.config import AvellanedaStoikovConfig
 from mm_env.core import observation_names
 
@@ -183,14 +183,7 @@ class AlphaOptimal(_DepthAgent):
                 raise ValueError(
                     f"AlphaOptimal models {name!r} = {default!r} only, got {getattr(c, name)!r}"
                 )
-        if c.order_size != 1.0:
-            raise ValueError(f"AlphaOptimal needs 'order_size' 1, got {c.order_size!r}")
-        limit = c.max_inventory
-        if not math.isfinite(limit) or limit != int(limit) or limit < 1:
-            raise ValueError(
-                f"AlphaOptimal needs a finite integer 'max_inventory' >= 1 (the inventory "
-                f"grid), got {limit!r}"
-            )
+        limit = inventory_grid(c, "AlphaOptimal needs")
         if c.liquidate_at_end:
             raise ValueError("AlphaOptimal does not model 'liquidate_at_end'")
         if (
@@ -216,7 +209,7 @@ class AlphaOptimal(_DepthAgent):
             )
         self.alpha_points = int(alpha_points)
         self.alpha_range = float(alpha_range)
-        self.inventory_bound = int(limit)
+        self.inventory_bound = limit
         self.alpha_index = observation_names(c).index("alpha")
         decay, sd = alpha_step(c)
         half = self.alpha_range * c.alpha_scale

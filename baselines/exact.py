@@ -40,11 +40,20 @@ def _check(config: Any) -> int:
         raise ValueError(
             f"exact returns need an AvellanedaStoikovConfig, got {type(config).__name__}"
         )
+    return inventory_grid(config, "exact returns need")
+
+
+def inventory_grid(config: Any, who_needs: str) -> int:
+    """Q of a recursion over the inventories -Q..Q (exact returns, AlphaOptimal): it needs
+    ``order_size`` 1 and a finite integer ``max_inventory`` >= 1; ``who_needs`` starts the
+    error message."""
     if config.order_size != 1.0:
-        raise ValueError(f"exact returns need order_size 1 (got {config.order_size!r})")
+        raise ValueError(f"{who_needs} order_size 1 (got {config.order_size!r})")
     limit = config.max_inventory
     if not math.isfinite(limit) or limit != int(limit) or limit < 1:
-        raise ValueError(f"exact returns need a finite integer max_inventory >= 1 (got {limit!r})")
+        raise ValueError(
+            f"{who_needs} a finite integer max_inventory >= 1, the inventory grid (got {limit!r})"
+        )
     return int(limit)
 
 
