@@ -109,15 +109,15 @@ class Task:
         return {**self.overrides, **self.test_overrides}
 
 
+#: both recipes of the README train with a short horizon, gamma 0.9
+_GAMMA_09 = {"ppo": {"gamma": 0.9}, "sac": {"gamma": 0.9}}
 #: the CJ recipe of the README (PPO reaches 97-99% of CarteaJaimungal-v0's optimum with it):
-#: the capture reward (unbiased where the mid is a martingale) and gamma 0.9
+#: the capture reward (unbiased where the mid is a martingale), with _GAMMA_09
 _CJ_FIT = {"reward": "capture"}
-_CJ_HP = {"ppo": {"gamma": 0.9}, "sac": {"gamma": 0.9}}
 #: the tick book's recipe of the README ("The result that matters", found there before the
 #: benchmark existed: on the plain PnL PPO drifted to the inventory limit): Spooner et al.'s
-#: (2018) dampened PnL with eta = 1 and gamma 0.9
+#: (2018) dampened PnL with eta = 1, with _GAMMA_09
 _BOOK_FIT = {"damping": 1.0}
-_BOOK_HP = {"ppo": {"gamma": 0.9}, "sac": {"gamma": 0.9}}
 
 TASKS: dict[str, Task] = {
     "cj": Task(
@@ -127,7 +127,7 @@ TASKS: dict[str, Task] = {
         "but a constant quote at depth 1/k already earns 99.7% of it",
         optimal="cartea_jaimungal",
         fit=_CJ_FIT,
-        hyperparams=_CJ_HP,
+        hyperparams=_GAMMA_09,
     ),
     "cj-inventory": Task(
         "cj-inventory",
@@ -138,7 +138,7 @@ TASKS: dict[str, Task] = {
         overrides=dict(CARTEA_JAIMUNGAL_INVENTORY),
         optimal="cartea_jaimungal",
         fit=_CJ_FIT,
-        hyperparams=_CJ_HP,
+        hyperparams=_GAMMA_09,
     ),
     "market-making": Task(
         "market-making",
@@ -146,7 +146,7 @@ TASKS: dict[str, Task] = {
         "the queue-reactive tick book whose imbalance predicts the mid (defaults); no known "
         "optimum",
         fit=_BOOK_FIT,
-        hyperparams=_BOOK_HP,
+        hyperparams=_GAMMA_09,
     ),
     "goog": Task(
         "goog",
@@ -174,7 +174,7 @@ TASKS: dict[str, Task] = {
             "taker_fee_bps": 0.3,
         },
         fit=_BOOK_FIT,
-        hyperparams=_BOOK_HP,
+        hyperparams=_GAMMA_09,
     ),
     "goog-exec": Task(
         "goog-exec",
