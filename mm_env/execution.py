@@ -849,7 +849,6 @@ def arrive(
     arrive_at(state, i, side, price_t, size, level, n, level_size, opp_best_t, join_row, ep)
 
 
-@row_function()
 def arrive_at(
     state: NDArray[np.float64],
     i: int,
@@ -944,7 +943,6 @@ def take_fill(state: NDArray[np.float64], i: int, b: int, q: float) -> None:
             state[i, b + O_PRICE] = math.nan
 
 
-@row_function()
 def fill(
     state: NDArray[np.float64],
     i: int,
@@ -974,7 +972,6 @@ def fill(
             record_unseen(state, i, ring, seen_at, got if side == 0 else -got, side)
 
 
-@row_function()
 def execution_share(
     state: NDArray[np.float64], i: int, side: int, rel: int, v: float, ep: Any
 ) -> float:
@@ -1006,7 +1003,6 @@ def execution_share(
     return ours
 
 
-@row_function()
 def depth_update(state: NDArray[np.float64], i: int, side: int, new: float, ep: Any) -> None:
     """The size displayed at our price is now ``new``: the queue model moves the fronts."""
     b = EXEC0 + side * SIDE_COLS
@@ -1030,6 +1026,19 @@ def depth_update(state: NDArray[np.float64], i: int, side: int, new: float, ep: 
         )
     state[i, b + O_LEVEL] = new
     state[i, b + O_TRADED] = 0.0
+
+
+# The order helpers above in their two compiled forms (core.row_function): inlined (the
+# MarketMaking row, cheap enough for a call to matter, with one or two sites each) and called
+# (Replay's kernels, whose many call sites would make inlining slow to compile).
+arrive_at_inline = row_function(inline=True)(arrive_at)
+fill_inline = row_function(inline=True)(fill)
+execution_share_inline = row_function(inline=True)(execution_share)
+depth_update_inline = row_function(inline=True)(depth_update)
+arrive_at = row_function()(arrive_at)
+fill = row_function()(fill)
+execution_share = row_function()(execution_share)
+depth_update = row_function()(depth_update)
 
 
 def first_rows(order_id: NDArray[np.int64], msg_type: NDArray[np.int64]) -> NDArray[np.int64]:

@@ -135,8 +135,11 @@ def test_queue_position_and_level_removal() -> None:
     assert queue_ahead(sizes, 1, True, 5.0) == 3.0  # never more than displayed
     assert queue_ahead(sizes, 3, False, 0.0) == math.inf
     sizes = np.array([0.0, 0.0, 4.0, 5.0])
-    assert drop_empty_levels(sizes, 7.0) == 2
-    np.testing.assert_allclose(sizes, [4.0, 5.0, 7.0, 7.0])
+    assert drop_empty_levels(sizes, 7.0, math.log(0.5)) == 2  # refilled at 7 * exp(shock)
+    np.testing.assert_allclose(sizes, [4.0, 5.0, 3.5, 3.5])
+    sizes = np.array([1.0, 4.0])
+    assert drop_empty_levels(sizes, 7.0, 0.0) == 0  # nothing emptied, nothing moves
+    np.testing.assert_array_equal(sizes, [1.0, 4.0])
 
 
 def test_fills_fall_with_quote_distance() -> None:

@@ -104,13 +104,13 @@ from mm_env.execution import (
     X_REJECTED,
     LatencySampler,
     ahead_of,
-    arrive_at,
+    arrive_at_inline,
     col,
-    depth_update,
+    depth_update_inline,
     exec_params,
     exec_record,
-    execution_share,
-    fill,
+    execution_share_inline,
+    fill_inline,
     grid_quotes,
     known_inventory,
     note_arrival,
@@ -164,13 +164,15 @@ SQRT3 = math.sqrt(3.0)
 
 
 @njit(cache=True, inline="always")
-def drop_empty_levels(sizes: NDArray[np.float64], fresh_size: float) -> int:
-    """Drop emptied leading levels, shift the rest forward, refill the back; returns the count."""
+def drop_empty_levels(sizes: NDArray[np.float64], deep_mean: float, shock: float) -> int:
+    """Drop emptied leading levels, shift the rest forward, refill the back at
+    ``deep_mean * exp(shock)``; returns the count."""
     n = sizes.shape[0]
     d = 0
     while d < n and sizes[d] <= EMPTY:
         d += 1
     if d > 0:
+        fresh_size = deep_mean * math.exp(shock)
         for j in range(n - d):
             sizes[j] = sizes[j + d]
         for j in range(n - d, n):
@@ -246,7 +248,7 @@ def sweep(
     remaining = volume
     ours = 0.0
     if live and level < 0:
-        ours = execution_share(state, i, side, 0, remaining, ep)
+        ours = execution_share_inline(state, i, side, 0, remaining, ep)
         state[i, b + O_TRADED] -= remaining  # nothing displayed at our price
         remaining -= ours
     for j in range(sizes.shape[0]):
@@ -254,7 +256,7 @@ def sweep(
             break
         if live and j == level:
             take = min(remaining, state[i, b + O_FRONT])
-            ours = execution_share(state, i, side, 0, remaining, ep)
+            ours = execution_share_inline(state, i, side, 0, remaining, ep)
             # O_TRADED counts executions of displayed orders at our price (ours are not shown)
             state[i, b + O_TRADED] -= ours
             sizes[j] -= take
@@ -305,16 +307,12 @@ def synthetic_observe(
 @njit(cache=True, inline="always")
 def _arrive(state, i, side, price_t, size, bs, asz, bt, at, ep) -> None:  # pragma: no cover
     """A request reaches the market, whose book is (bt, bs) and (at, asz) now."""
-    if side == 0:
-        n = bs.shape[0]
-        level = level_of_price(bt, price_t, True, n)
-        sz = bs[level] if 0 <= level < n else 0.0
-        arrive_at(state, i, 0, price_t, size, level, n, sz, at, 0.0, ep)
-    else:
-        n = asz.shape[0]
-        level = level_of_price(at, price_t, False, n)
-        sz = asz[level] if 0 <= level < n else 0.0
-        arrive_at(state, i, 1, price_t, size, level, n, sz, bt, 0.0, ep)
+    bid = side == 0
+    sizes = bs if bid else asz
+    n = sizes.shape[0]
+    level = level_of_price(bt if bid else at, price_t, bid, n)
+    sz = sizes[level] if 0 <= level < n else 0.0
+    arrive_at_inline(state, i, side, price_t, size, level, n, sz, at if bid else bt, 0.0, ep)
 
 
 @row_function()
@@ -351,8 +349,9 @@ def _synthetic_step_row(
     seen_at = t + 1.0 + (lat[i, 1] if ep.random_latency else ep.response_latency)
     if send_requests(state, i, qb_t, bid_size, qa_t, ask_size, t, entry, ep):
         # no latency: the requests reach the market at once, against the book shown now
-        _arrive(state, i, 0, qb_t, bid_size, bs, asz, bt, at, ep)
-        _arrive(state, i, 1, qa_t, ask_size, bs, asz, bt, at, ep)
+        for side in range(2):
+            p, sz = (qb_t, bid_size) if side == 0 else (qa_t, ask_size)
+            _arrive(state, i, side, p, sz, bs, asz, bt, at, ep)
     else:
         for side in range(2):
             c = col(side, O_N_PEND)  # requests that reach the market by now meet this step
@@ -361,29 +360,33 @@ def _synthetic_step_row(
                 rejected = state[i, X_REJECTED]
                 _arrive(state, i, side, p, sz, bs, asz, bt, at, ep)
                 note_arrival(state, i, side, rejected, seen_at)
-    # 1. market orders, buyer first, at imbalance-dependent rates; exponential sizes
+    # 1. market orders, buyer first (they sweep the ask side, side 1), at imbalance-dependent
+    # rates; exponential sizes
     rate = params[P_MO_RATE]
     sens = params[P_MO_SENS]
-    p_buy = rate * (1.0 + sens * imb)
     bought = 0.0
     sold = 0.0
-    if u[i, U_BUY] < p_buy:
-        volume = -params[P_MO_SIZE] * math.log(1.0 - u[i, U_BUY] / p_buy)
-        bought = volume
-        our = state[i, col(1, O_PRICE)]
-        level = level_of_price(at, our, False, n_levels) if not math.isnan(our) else n_levels
-        ours = sweep(state, i, 1, asz, level, volume, ep)
-        fill(state, i, 1, ours, our, params, ep, ring, seen_at)
-        at += drop_empty_levels(asz, params[P_DEEP_SIZE] * math.exp(ask_deep_shock))
-    p_sell = rate * (1.0 - sens * imb)
-    if u[i, U_SELL] < p_sell:
-        volume = -params[P_MO_SIZE] * math.log(1.0 - u[i, U_SELL] / p_sell)
-        sold = volume
-        our = state[i, col(0, O_PRICE)]
-        level = level_of_price(bt, our, True, n_levels) if not math.isnan(our) else n_levels
-        ours = sweep(state, i, 0, bs, level, volume, ep)
-        fill(state, i, 0, ours, our, params, ep, ring, seen_at)
-        bt -= drop_empty_levels(bs, params[P_DEEP_SIZE] * math.exp(bid_deep_shock))
+    for side in range(1, -1, -1):
+        buy = side == 1
+        p_mo = rate * (1.0 + sens * imb) if buy else rate * (1.0 - sens * imb)
+        u_mo = u[i, U_BUY] if buy else u[i, U_SELL]
+        if u_mo < p_mo:
+            volume = -params[P_MO_SIZE] * math.log(1.0 - u_mo / p_mo)
+            sizes = asz if buy else bs
+            our = state[i, col(side, O_PRICE)]
+            best = at if buy else bt
+            level = n_levels if math.isnan(our) else level_of_price(best, our, not buy, n_levels)
+            ours = sweep(state, i, side, sizes, level, volume, ep)
+            fill_inline(state, i, side, ours, our, params, ep, ring, seen_at)
+            dropped = drop_empty_levels(
+                sizes, params[P_DEEP_SIZE], ask_deep_shock if buy else bid_deep_shock
+            )
+            if buy:
+                bought = volume
+                at += dropped
+            else:
+                sold = volume
+                bt -= dropped
     # 2. limit-order flow: best sizes and one deeper level revert in log; the spread narrows
     persist = params[P_PERSIST]
     vol = params[P_SIZE_VOL]
@@ -414,18 +417,15 @@ def _synthetic_step_row(
     state[i, ASK_TICKS] = at
     # 3. the queue model reads the sizes now displayed at our prices (cancellations and
     # additions), and a book that reached our quote fills it (fill_through)
-    our = state[i, col(0, O_PRICE)]
-    if not math.isnan(our):
-        depth_update(state, i, 0, shown_at(bs, bt, our, True), ep)
-        if ep.fill_through and at <= our:
-            left = state[i, col(0, O_SIZE)] + state[i, col(0, O_SIZE2)]
-            fill(state, i, 0, left, our, params, ep, ring, seen_at)
-    our = state[i, col(1, O_PRICE)]
-    if not math.isnan(our):
-        depth_update(state, i, 1, shown_at(asz, at, our, False), ep)
-        if ep.fill_through and bt >= our:
-            left = state[i, col(1, O_SIZE)] + state[i, col(1, O_SIZE2)]
-            fill(state, i, 1, left, our, params, ep, ring, seen_at)
+    for side in range(2):
+        bid = side == 0
+        our = state[i, col(side, O_PRICE)]
+        if not math.isnan(our):
+            shown = shown_at(bs if bid else asz, bt if bid else at, our, bid)
+            depth_update_inline(state, i, side, shown, ep)
+            if ep.fill_through and ((at <= our) if bid else (bt >= our)):
+                left = state[i, col(side, O_SIZE)] + state[i, col(side, O_SIZE2)]
+                fill_inline(state, i, side, left, our, params, ep, ring, seen_at)
     truncated[i] = settle(state, i, params)
     if truncated[i] and params[P_LIQUIDATE] > 0.0:  # crossing the spread pays the taker fee
         state[i, REWARD] -= taker_fee(abs(state[i, INVENTORY]), state[i, MID], ep)
