@@ -105,6 +105,7 @@ bench: $(STAMP)
 	$(PY) benchmarks/bench_ppo.py
 	$(PY) benchmarks/bench_sensitivity.py
 	$(PY) benchmarks/bench_omp_wait.py --rounds 1
+	$(PY) benchmarks/bench_omp_wake.py
 
 lint: $(STAMP)
 	$(PY) -m ruff check mm_env baselines train tests benchmarks

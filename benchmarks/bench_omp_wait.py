@@ -11,6 +11,10 @@ over ``--rounds``:
 * ppo: ``benchmarks/bench_ppo.py --n-envs 64 256`` (SB3 PPO on MarketMaking-v0, torch on the
   CPU), env-steps per second of training.
 
+Settings: ``default`` (mm_env's ``GOMP_SPINCOUNT=1000``), ``PASSIVE``, ``ACTIVE``,
+``libgomp-default`` (libgomp's own spin, 300,000), and ``spin3000`` / ``spin10000`` /
+``spin30000`` (longer spins than mm_env's, for a process that has the machine to itself).
+
     python benchmarks/bench_omp_wait.py [--settings default PASSIVE ACTIVE] [--rounds 2]
 """
 
@@ -53,6 +57,9 @@ SETTINGS = {
     "PASSIVE": {"OMP_WAIT_POLICY": "PASSIVE"},
     "ACTIVE": {"OMP_WAIT_POLICY": "ACTIVE"},
     "libgomp-default": {"GOMP_SPINCOUNT": "300000"},  # libgomp's own default spin
+    "spin3000": {"GOMP_SPINCOUNT": "3000"},
+    "spin10000": {"GOMP_SPINCOUNT": "10000"},
+    "spin30000": {"GOMP_SPINCOUNT": "30000"},
 }
 
 
