@@ -9,7 +9,13 @@ one process: at G = 0 the parallel build runs at its back-to-back speed; the exc
 G is the wake-up. Each cell: ``--calls`` calls in five blocks, the builds' blocks interleaved;
 medians and 10th–90th percentiles.
 
+Then, inside real vector steps (``--steps``, pre-drawn actions): the step's NumPy draws, its
+kernel, and the whole ``step``, timed by wrapping the simulator's ``_step_kernel`` (the same
+calls in the same order), for the multi-threaded build and the serial one (the threshold
+``PARALLEL_MIN_ROWS`` raised), medians and 10th–90th percentiles.
+
     python benchmarks/bench_omp_wake.py [--n 1024] [--gaps 0 5 20 50 100 200] [--calls 2000]
+        [--steps 5000]
 
 Run it under another spin (``GOMP_SPINCOUNT=10000 python benchmarks/bench_omp_wake.py``) to see
 the wake-up go; ``benchmarks/bench_omp_wait.py`` measures what a longer spin costs elsewhere.
@@ -26,13 +32,21 @@ from mm_env import MarketMakingVectorEnv
 from mm_env.core import STEP
 from mm_env.scenarios import synthetic
 
+#: calls at the start of each block that are not timed (they warm the caches)
+WARM_CALLS = 20
+
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--n", type=int, default=1024)
     parser.add_argument("--gaps", type=float, nargs="+", default=[0, 5, 20, 50, 100, 200])
     parser.add_argument("--calls", type=int, default=2000)
+    parser.add_argument("--steps", type=int, default=5000)
     args = parser.parse_args()
+    if args.calls < 5 * (WARM_CALLS + 1):
+        parser.error(f"--calls must be >= {5 * (WARM_CALLS + 1)} (five blocks, each warming up)")
+    if args.n < 1 or args.steps < 1 or min(args.gaps) < 0:
+        parser.error("--n and --steps must be positive and --gaps non-negative")
     n = args.n
     venv = MarketMakingVectorEnv(n, "market_making")
     venv.reset(seed=0)
@@ -80,7 +94,7 @@ def main() -> None:
                     while time.perf_counter() < until:
                         pass
                     elapsed = call(kernel) * 1e6
-                    if j >= 20:  # the first calls of a block warm the caches
+                    if j >= WARM_CALLS:  # the first calls of a block warm the caches
                         times[name].append(elapsed)
         cells = []
         for name in kernels:
@@ -89,6 +103,65 @@ def main() -> None:
             cells.append(f"{p50:7.1f} ({p10:6.1f}-{p90:6.1f})")
         ratio = np.median(times["parallel"]) / np.median(times["serial"])
         print(f"{gap:7.0f} {cells[0]:>24} {cells[1]:>24} {ratio:18.2f}")
+    print(f"\ninside {args.steps} vector steps: µs, median (10th-90th percentile)")
+    print(f"{'build':>9} {'draws':>22} {'kernel':>22} {'step':>22}")
+    for build, threshold in (("parallel", synthetic.PARALLEL_MIN_ROWS), ("serial", n + 1)):
+        synthetic.PARALLEL_MIN_ROWS, saved = threshold, synthetic.PARALLEL_MIN_ROWS
+        try:
+            parts = in_step(n, args.steps)
+        finally:
+            synthetic.PARALLEL_MIN_ROWS = saved
+        cells = []
+        for name in ("draws", "kernel", "step"):
+            p10, p50, p90 = np.percentile(parts[name], [10, 50, 90])
+            cells.append(f"{p50:6.1f} ({p10:5.1f}-{p90:5.1f})")
+        print(f"{build:>9} {cells[0]:>22} {cells[1]:>22} {cells[2]:>22}")
+
+
+def in_step(n: int, steps: int) -> dict[str, np.ndarray]:
+    """Times of the draws, the kernel and the whole step of a vector env (see the docstring)."""
+    venv = MarketMakingVectorEnv(n, "market_making")
+    sim = venv.simulator
+    times: dict[str, list[float]] = {"draws": [], "kernel": [], "step": []}
+    clock = time.perf_counter
+
+    def timed_step_kernel(actions, rng, active) -> None:  # SyntheticSimulator._step_kernel
+        start = clock()
+        u = rng.random((sim.n_envs, synthetic.N_UNIFORMS))
+        z = rng.standard_normal((sim.n_envs, synthetic.N_NORMALS))
+        drawn = clock()
+        parallel = sim.n_envs >= synthetic.PARALLEL_MIN_ROWS
+        kernel = synthetic.synthetic_step_parallel if parallel else synthetic.synthetic_step
+        kernel(
+            sim.state,
+            sim.bid_sizes,
+            sim.ask_sizes,
+            sim.params,
+            sim._exec_rec,
+            actions,
+            u,
+            z,
+            sim.latency,
+            sim.depths,
+            sim.obs,
+            sim.truncated,
+            active,
+            sim.unseen,
+        )
+        times["draws"].append(drawn - start)
+        times["kernel"].append(clock() - drawn)
+
+    if sim.exec.random_latency:  # the wrapper draws what MarketMaking-v0 draws
+        raise RuntimeError("in_step times the constant-latency step only")
+    sim._step_kernel = timed_step_kernel
+    venv.reset(seed=0)
+    acts = [np.random.default_rng(k).uniform(-1, 1, (n, 2)).astype(np.float32) for k in range(16)]
+    for j in range(steps):
+        start = clock()
+        venv.step(acts[j % 16])
+        times["step"].append(clock() - start)
+    skip = min(500, steps // 10)  # the first steps warm the caches
+    return {k: np.array(v[skip:]) * 1e6 for k, v in times.items()}
 
 
 if __name__ == "__main__":
