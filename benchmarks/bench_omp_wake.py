@@ -36,6 +36,26 @@ from mm_env.scenarios import synthetic
 WARM_CALLS = 20
 
 
+def run_kernel(kernel, sim, actions, u, z, active) -> None:
+    """One step of a MarketMaking kernel on ``sim``'s arrays, as its ``_step_kernel`` calls it."""
+    kernel(
+        sim.state,
+        sim.bid_sizes,
+        sim.ask_sizes,
+        sim.params,
+        sim._exec_rec,
+        actions,
+        u,
+        z,
+        sim.latency,
+        sim.depths,
+        sim.obs,
+        sim.truncated,
+        active,
+        sim.unseen,
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--n", type=int, default=1024)
@@ -65,22 +85,7 @@ def main() -> None:
     def call(kernel) -> float:
         sim.state[:, STEP] = 0.0  # never reaches the episode's end
         start = time.perf_counter()
-        kernel(
-            sim.state,
-            sim.bid_sizes,
-            sim.ask_sizes,
-            sim.params,
-            sim._exec_rec,
-            actions,
-            u,
-            z,
-            sim.latency,
-            sim.depths,
-            sim.obs,
-            sim.truncated,
-            sim._all_rows,
-            sim.unseen,
-        )
+        run_kernel(kernel, sim, actions, u, z, sim._all_rows)
         return time.perf_counter() - start
 
     print(f"N = {n}: kernel µs after a busy gap, median (10th-90th percentile)")
@@ -132,22 +137,7 @@ def in_step(n: int, steps: int) -> dict[str, np.ndarray]:
         drawn = clock()
         parallel = sim.n_envs >= synthetic.PARALLEL_MIN_ROWS
         kernel = synthetic.synthetic_step_parallel if parallel else synthetic.synthetic_step
-        kernel(
-            sim.state,
-            sim.bid_sizes,
-            sim.ask_sizes,
-            sim.params,
-            sim._exec_rec,
-            actions,
-            u,
-            z,
-            sim.latency,
-            sim.depths,
-            sim.obs,
-            sim.truncated,
-            active,
-            sim.unseen,
-        )
+        run_kernel(kernel, sim, actions, u, z, active)
         times["draws"].append(drawn - start)
         times["kernel"].append(clock() - drawn)
 
