@@ -10,8 +10,8 @@ G is the wake-up. Each cell: ``--calls`` calls in five blocks, the builds' block
 medians and 10th–90th percentiles.
 
 Then, inside real vector steps (``--steps``, pre-drawn actions): the step's NumPy draws, its
-kernel, and the whole ``step``, timed by wrapping the simulator's ``_step_kernel`` (the same
-calls in the same order), for the multi-threaded build and the serial one (the threshold
+kernel, and the whole ``step``, timed by wrapping the simulator's ``_step_kernel`` and the
+kernels it calls, for the multi-threaded build and the serial one (the threshold
 ``PARALLEL_MIN_ROWS`` raised), medians and 10th–90th percentiles.
 
     python benchmarks/bench_omp_wake.py [--n 1024] [--gaps 0 5 20 50 100 200] [--calls 2000]
@@ -124,32 +124,47 @@ def main() -> None:
 
 
 def in_step(n: int, steps: int) -> dict[str, np.ndarray]:
-    """Times of the draws, the kernel and the whole step of a vector env (see the docstring)."""
+    """Times of the draws, the kernel and the whole step of a vector env (see the docstring).
+
+    The simulator's own ``_step_kernel`` runs (its draws, its choice of build); the two kernels
+    it looks up in :mod:`mm_env.scenarios.synthetic` are wrapped to time them, and the draws
+    (with the call's own overhead) are the rest of ``_step_kernel``."""
     venv = MarketMakingVectorEnv(n, "market_making")
     sim = venv.simulator
     times: dict[str, list[float]] = {"draws": [], "kernel": [], "step": []}
     clock = time.perf_counter
+    step_kernel = sim._step_kernel
+    names = ("synthetic_step", "synthetic_step_parallel")
+    kernels = {name: getattr(synthetic, name) for name in names}
 
-    def timed_step_kernel(actions, rng, active) -> None:  # SyntheticSimulator._step_kernel
+    def timed(kernel):
+        def run(*args) -> None:
+            start = clock()
+            kernel(*args)
+            times["kernel"].append(clock() - start)
+
+        return run
+
+    def timed_step_kernel(actions, rng, active) -> None:
         start = clock()
-        u = rng.random((sim.n_envs, synthetic.N_UNIFORMS))
-        z = rng.standard_normal((sim.n_envs, synthetic.N_NORMALS))
-        drawn = clock()
-        parallel = sim.n_envs >= synthetic.PARALLEL_MIN_ROWS
-        kernel = synthetic.synthetic_step_parallel if parallel else synthetic.synthetic_step
-        run_kernel(kernel, sim, actions, u, z, active)
-        times["draws"].append(drawn - start)
-        times["kernel"].append(clock() - drawn)
+        step_kernel(actions, rng, active)
+        times["draws"].append(clock() - start - times["kernel"][-1])
 
-    if sim.exec.random_latency:  # the wrapper draws what MarketMaking-v0 draws
-        raise RuntimeError("in_step times the constant-latency step only")
+    for name, kernel in kernels.items():
+        setattr(synthetic, name, timed(kernel))
     sim._step_kernel = timed_step_kernel
-    venv.reset(seed=0)
-    acts = [np.random.default_rng(k).uniform(-1, 1, (n, 2)).astype(np.float32) for k in range(16)]
-    for j in range(steps):
-        start = clock()
-        venv.step(acts[j % 16])
-        times["step"].append(clock() - start)
+    try:
+        venv.reset(seed=0)
+        acts = [
+            np.random.default_rng(k).uniform(-1, 1, (n, 2)).astype(np.float32) for k in range(16)
+        ]
+        for j in range(steps):
+            start = clock()
+            venv.step(acts[j % 16])
+            times["step"].append(clock() - start)
+    finally:
+        for name, kernel in kernels.items():
+            setattr(synthetic, name, kernel)
     skip = min(500, steps // 10)  # the first steps warm the caches
     return {k: np.array(v[skip:]) * 1e6 for k, v in times.items()}
 

@@ -117,12 +117,12 @@ def row_function(inline: bool = False) -> Any:
 
     ``inline=True``: the same helper inlined, for a caller whose row is cheap enough for the call
     to count and whose call sites are few. The MarketMaking row inlines the execution helpers
-    (one or two sites each): its serial kernel at N = 1024 went from 142 to 134 µs inside a
-    vector step (medians of 5,500 steps, three interleaved runs), its compile time from 46 to
-    56 s (``python -m mm_env.warmup --scenario market_making``, empty cache). Inlining the row
-    itself into the multi-threaded loop made that loop 25% faster back to back but its compile
-    time four times longer (193 s), and was not kept. One Python function gives both forms
-    (``fill`` and ``fill_inline`` in :mod:`mm_env.execution`): one source.
+    (one or two sites each): its serial kernel at N = 1024 went from 142 to 134–139 µs inside
+    a vector step (medians of 5,500 steps, ``benchmarks/bench_omp_wake.py``), its compile time
+    from 46 to 56 s (``python -m mm_env.warmup --scenario market_making``, empty cache).
+    Inlining the row itself into the multi-threaded loop made that loop 25% faster back to back
+    but its compile time four times longer (193 s), and was not kept. One Python function gives
+    both forms (``fill`` and ``fill_inline`` in :mod:`mm_env.execution`): one source.
     """
     if inline:
         return njit(cache=True, inline="always", _nrt=False)  # type: ignore[call-overload]
