@@ -17,7 +17,7 @@ from numpy.typing import NDArray
 
 from mm_env.actions import ActionMapping
 from mm_env.config import MarketConfig
-from mm_env.core import ACTION_CLIPPED, INFO_KEYS, N_INFO, REWARD
+from mm_env.core import ACTION_CLIPPED, INFO_KEYS, N_INFO, REWARD, gather_columns
 from mm_env.env import (
     check_reset_options,
     data_overrides,
@@ -117,6 +117,7 @@ class MarketMakingVectorEnv(VectorEnv):
         execution = hasattr(self._sim, "exec_info")
         exec_cols = list(range(X_FEES, X_FEES + N_EXEC_INFO)) if execution else []
         self._info_cols = np.array(list(range(N_INFO)) + exec_cols, dtype=np.intp)
+        self._gather_cols = np.append(self._info_cols, ACTION_CLIPPED)
         self._info_keys = INFO_KEYS + (EXEC_INFO_KEYS if execution else ())
         self._mask_keys = _MASK_KEYS + (tuple("_" + k for k in EXEC_INFO_KEYS) if execution else ())
         every_row = np.ones(self.num_envs, dtype=bool)
@@ -216,10 +217,23 @@ class MarketMakingVectorEnv(VectorEnv):
         return sim.obs.copy(), rewards, terminated, truncated, infos
 
     def _infos(self, mask: NDArray[np.bool_] | None = None) -> dict[str, Any]:
-        # one copy of the rows' info columns, then a (strided) view per key
-        block = self._sim.state[:, self._info_cols]
-        infos: dict[str, Any] = dict(zip(self._info_keys, block.T))  # iterating block.T: columns
-        infos["action_clipped"] = self._sim.state[:, ACTION_CLIPPED] > 0
+        sim = self._sim
+        infos: dict[str, Any]
+        if sim.multithreaded:
+            # the info columns and ACTION_CLIPPED gathered on both threads into a fresh block,
+            # a row per key, a contiguous view per key. Rows padded by 64 bytes: unpadded, the
+            # keys' rows lie a multiple of 4 KiB apart at N = 512, 1024, ..., and the stores
+            # alias (at N = 1024 the gather took 70 µs instead of 6)
+            n = self.num_envs
+            block = np.empty((len(self._gather_cols), n + 8))
+            gather_columns(sim.state, self._gather_cols, block)
+            infos = dict(zip(self._info_keys, block[:-1, :n]))  # iterating a block: its rows
+            infos["action_clipped"] = block[-1, :n] > 0
+        else:
+            # one copy of the rows' info columns, then a (strided) view per key
+            cols = sim.state[:, self._info_cols]
+            infos = dict(zip(self._info_keys, cols.T))  # iterating cols.T: columns
+            infos["action_clipped"] = sim.state[:, ACTION_CLIPPED] > 0
         if mask is None:
             infos.update(self._every_row_masks)
         else:

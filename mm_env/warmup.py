@@ -36,7 +36,7 @@ def warm_up(scenarios: tuple[str, ...] | None = None) -> float:
     (multi-threaded) batch."""
     start = time.perf_counter()
     import mm_env
-    from mm_env.core import PARALLEL_MIN_ROWS
+    from mm_env.core import PARALLEL_MIN_ROWS, gather_columns
 
     for scenario in scenarios or tuple(mm_env.SCENARIOS):
         data = tiny_book() if getattr(mm_env.SCENARIOS[scenario][1], "takes_data", False) else None
@@ -49,6 +49,9 @@ def warm_up(scenarios: tuple[str, ...] | None = None) -> float:
                 rng = np.random.default_rng(0)
                 sim.reset(rng)
                 sim.step(np.zeros((n_envs, 2)), rng)
+                if sim.multithreaded:  # the vector env's info gather follows the kernel
+                    cols = np.arange(2, dtype=np.intp)
+                    gather_columns(sim.state, cols, np.empty((cols.size, n_envs + 8)))
     return time.perf_counter() - start
 
 

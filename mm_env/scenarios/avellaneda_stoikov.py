@@ -579,6 +579,7 @@ class AvellanedaStoikovSimulator(Simulator):
 
     def __init__(self, config: AvellanedaStoikovConfig, n_envs: int = 1) -> None:
         super().__init__(config, n_envs)
+        self.multithreaded = self.n_envs >= PARALLEL_MIN_ROWS
         self.sizes = np.ones(1)  # a one-level "book" of equal sizes: imbalance 0
         c = config
         self._binomial = c.mid_increments == "binomial" and c.midprice in ("bm", "jump_bm")
@@ -676,7 +677,7 @@ class AvellanedaStoikovSimulator(Simulator):
             extra[:, X_SELLS : X_BUYS + 1] = rng.poisson(
                 mu * self.config.dt + (lam - mu) * self._step_weight
             )
-        kernel = as_step_parallel if n >= PARALLEL_MIN_ROWS else as_step
+        kernel = as_step_parallel if self.multithreaded else as_step
         kernel(
             self.state,
             self.params,

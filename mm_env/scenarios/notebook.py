@@ -192,6 +192,7 @@ class NotebookSimulator(Simulator):
 
     def __init__(self, config: NotebookConfig, n_envs: int = 1) -> None:
         super().__init__(config, n_envs)
+        self.multithreaded = self.n_envs >= PARALLEL_MIN_ROWS
         T, L = config.n_steps, config.n_levels
         self.mid_path = np.zeros((self.n_envs, T))
         self.half_spread_path = np.zeros((self.n_envs, T))
@@ -226,7 +227,7 @@ class NotebookSimulator(Simulator):
         self, actions: NDArray[np.float64], rng: np.random.Generator, active: NDArray[np.bool_]
     ) -> None:
         uniforms = rng.random((self.n_envs, 2))  # buyer arrival, then seller arrival
-        kernel = notebook_step_parallel if self.n_envs >= PARALLEL_MIN_ROWS else notebook_step
+        kernel = notebook_step_parallel if self.multithreaded else notebook_step
         kernel(
             self.state,
             self.mid_path,

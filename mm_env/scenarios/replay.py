@@ -682,6 +682,7 @@ class ReplaySimulator(Simulator):
             r0, r1 = split_rows(book, config)
             config = config.replace(spread_unit=float(np.median(book.spread[r0:r1])))
         super().__init__(config, n_envs)
+        self.multithreaded = self.n_envs >= PARALLEL_MIN_ROWS
         self.book = book
         tick = config.tick_size
         L = config.n_levels
@@ -858,7 +859,7 @@ class ReplaySimulator(Simulator):
         self, actions: NDArray[np.float64], rng: np.random.Generator, active: NDArray[np.bool_]
     ) -> None:
         self._draw_latency(rng)
-        kernel = replay_step_parallel if self.n_envs >= PARALLEL_MIN_ROWS else replay_step
+        kernel = replay_step_parallel if self.multithreaded else replay_step
         kernel(
             self.state,
             *self.data,

@@ -81,6 +81,7 @@ from mm_env.core import (
     step_kernel,
     write_observation,
 )
+from mm_env.draws import UniformNormalDraws
 from mm_env.execution import (
     EMPTY,
     EXEC_INFO_KEYS,
@@ -566,6 +567,8 @@ class SyntheticSimulator(Simulator):
         self.latency[:, 0] = self.exec.entry_latency
         self.latency[:, 1] = self.exec.response_latency
         self.unseen = np.zeros((self.n_envs, N_UNSEEN, RING_COLS))
+        self.multithreaded = self.n_envs >= PARALLEL_MIN_ROWS
+        self._draws = UniformNormalDraws(self.n_envs, N_UNIFORMS, N_NORMALS, self.multithreaded)
 
     def exec_info(self, row: int = 0) -> dict[str, float]:
         """The execution info keys of one row (mm_env.execution)."""
@@ -617,11 +620,10 @@ class SyntheticSimulator(Simulator):
     def _step_kernel(
         self, actions: NDArray[np.float64], rng: np.random.Generator, active: NDArray[np.bool_]
     ) -> None:
-        u = rng.random((self.n_envs, N_UNIFORMS))
-        z = rng.standard_normal((self.n_envs, N_NORMALS))
+        u, z = self._draws.draw(rng)
         if self.exec.random_latency:  # after the book's draws (random contract)
             self._latency_draws.draw(rng, self.latency)
-        kernel = synthetic_step_parallel if self.n_envs >= PARALLEL_MIN_ROWS else synthetic_step
+        kernel = synthetic_step_parallel if self.multithreaded else synthetic_step
         kernel(
             self.state,
             self.bid_sizes,
