@@ -1,18 +1,21 @@
 """What waking OpenMP's second thread costs MarketMaking-v0's multi-threaded kernel.
 
-Inside a vector step the kernel runs after ~100 µs of Python and NumPy (the action checks, the
-random draws, the info dict), long enough for libgomp's idle thread to stop spinning
-(``GOMP_SPINCOUNT``, mm_env sets 1000) and sleep; the next parallel region must wake it. This
+Between two steps' parallel regions the main thread works alone (the action checks, the copies,
+the info dict, the caller's loop); if that takes longer than libgomp's idle thread spins
+(``GOMP_SPINCOUNT``, mm_env sets 1000: about 25 µs here), that thread sleeps and the next
+parallel region must wake it. (Until the step's draws and info gather ran on both threads,
+``mm_env.draws`` and ``mm_env.core.gather_columns``, that gap was about 70 µs.) This
 times one step of the kernel alone (N rows, the state of a running vector env) after a busy
 gap of G µs on the main thread, for the multi-threaded and the serial build, interleaved in
 one process: at G = 0 the parallel build runs at its back-to-back speed; the excess at larger
 G is the wake-up. Each cell: ``--calls`` calls in five blocks, the builds' blocks interleaved;
 medians and 10th–90th percentiles.
 
-Then, inside real vector steps (``--steps``, pre-drawn actions): the step's NumPy draws, its
-kernel, and the whole ``step``, timed by wrapping the simulator's ``_step_kernel`` and the
-kernels it calls, for the multi-threaded build and the serial one (the threshold
-``PARALLEL_MIN_ROWS`` raised), medians and 10th–90th percentiles.
+Then, inside real vector steps (``--steps``, pre-drawn actions): the step's draws, its kernel,
+its info dict and the whole ``step``, timed by wrapping the simulator's ``_step_kernel``, the
+kernels it calls and the env's ``_infos``, for the multi-threaded build (two-thread draws and
+gather) and the serial one (the threshold ``PARALLEL_MIN_ROWS`` raised: NumPy's draws and
+gather), medians and 10th–90th percentiles.
 
     python benchmarks/bench_omp_wake.py [--n 1024] [--gaps 0 5 20 50 100 200] [--calls 2000]
         [--steps 5000]
@@ -109,7 +112,7 @@ def main() -> None:
         ratio = np.median(times["parallel"]) / np.median(times["serial"])
         print(f"{gap:7.0f} {cells[0]:>24} {cells[1]:>24} {ratio:18.2f}")
     print(f"\ninside {args.steps} vector steps: µs, median (10th-90th percentile)")
-    print(f"{'build':>9} {'draws':>22} {'kernel':>22} {'step':>22}")
+    print(f"{'build':>9} {'draws':>22} {'kernel':>22} {'info':>22} {'step':>22}")
     for build, threshold in (("parallel", synthetic.PARALLEL_MIN_ROWS), ("serial", n + 1)):
         synthetic.PARALLEL_MIN_ROWS, saved = threshold, synthetic.PARALLEL_MIN_ROWS
         try:
@@ -117,10 +120,10 @@ def main() -> None:
         finally:
             synthetic.PARALLEL_MIN_ROWS = saved
         cells = []
-        for name in ("draws", "kernel", "step"):
+        for name in ("draws", "kernel", "info", "step"):
             p10, p50, p90 = np.percentile(parts[name], [10, 50, 90])
             cells.append(f"{p50:6.1f} ({p10:5.1f}-{p90:5.1f})")
-        print(f"{build:>9} {cells[0]:>22} {cells[1]:>22} {cells[2]:>22}")
+        print(f"{build:>9} {cells[0]:>22} {cells[1]:>22} {cells[2]:>22} {cells[3]:>22}")
 
 
 def in_step(n: int, steps: int) -> dict[str, np.ndarray]:
@@ -131,17 +134,18 @@ def in_step(n: int, steps: int) -> dict[str, np.ndarray]:
     (with the call's own overhead) are the rest of ``_step_kernel``."""
     venv = MarketMakingVectorEnv(n, "market_making")
     sim = venv.simulator
-    times: dict[str, list[float]] = {"draws": [], "kernel": [], "step": []}
+    times: dict[str, list[float]] = {"draws": [], "kernel": [], "info": [], "step": []}
     clock = time.perf_counter
     step_kernel = sim._step_kernel
     names = ("synthetic_step", "synthetic_step_parallel")
     kernels = {name: getattr(synthetic, name) for name in names}
 
-    def timed(kernel):
-        def run(*args) -> None:
+    def timed(function, key="kernel"):
+        def run(*args):
             start = clock()
-            kernel(*args)
-            times["kernel"].append(clock() - start)
+            out = function(*args)
+            times[key].append(clock() - start)
+            return out
 
         return run
 
@@ -153,6 +157,7 @@ def in_step(n: int, steps: int) -> dict[str, np.ndarray]:
     for name, kernel in kernels.items():
         setattr(synthetic, name, timed(kernel))
     sim._step_kernel = timed_step_kernel
+    venv._infos = timed(venv._infos, "info")
     try:
         venv.reset(seed=0)
         acts = [

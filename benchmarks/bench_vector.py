@@ -13,7 +13,7 @@ Gymnasium's ``gymnasium.utils.performance.benchmark_vector_step`` counts them: i
 autoreset mode a sub-env's reset step (the step after its episode ended) is not an env-step.
 Column ``x CartPole (gym)``: the same ratio from ``benchmark_vector_step`` itself (its actions
 sampled from the action space at every step, ``--seconds`` per run), for the Gymnasium vector
-envs. Memory per sub-env is the simulator's arrays (state, book, observation) divided by N.
+envs. Memory per sub-env is the simulator's arrays (state, book, observation, its helpers' buffers) over N.
 
     python benchmarks/bench_vector.py [--sizes 1 64 1024 8192] [--repeats 5]
 """
@@ -90,8 +90,15 @@ def rate(venv, n_envs: int, seconds: float, repeats: int) -> float:
 
 
 def sim_bytes(venv: MarketMakingVectorEnv) -> int:
+    """The simulator's arrays, and those of its helper objects (e.g. the draws' buffers)."""
     sim = venv.simulator
-    return sum(v.nbytes for v in vars(sim).values() if isinstance(v, np.ndarray))
+    total = 0
+    for v in vars(sim).values():
+        if isinstance(v, np.ndarray):
+            total += v.nbytes
+        elif hasattr(v, "__dict__") and not isinstance(v, type):
+            total += sum(a.nbytes for a in vars(v).values() if isinstance(a, np.ndarray))
+    return total
 
 
 def main() -> None:

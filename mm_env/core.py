@@ -12,7 +12,8 @@ object with more rows. Nothing about the dynamics is written twice:
 State is a float64 array of shape ``(n_envs, N_STATE)``; its columns are named by the constants
 below (``state[i, INVENTORY]``), and :class:`Simulator` exposes them as named properties.
 Randomness never comes from inside a kernel: the simulator draws each step's random numbers from
-the generator it is given (the env's ``np_random``) in one documented batch, and passes them in.
+the generator it is given (the env's ``np_random``) in one documented batch, and passes them in
+(a large MarketMaking batch is drawn on two threads by :mod:`mm_env.draws`: NumPy's numbers).
 
 Quote placement (:func:`quotes_from_action`). The action gives bid = mid − (m s / 2)(1 + skew)
 and ask = mid + (m s / 2)(1 − skew), so ask − bid = m s. On a tick grid (MarketMaking, Replay)

@@ -238,6 +238,11 @@ class UniformNormalDraws:
         self._rng: np.random.Generator | None = None  # the generator _words views
         self._words: NDArray[np.uint64] | None = None
 
+    def __getstate__(self) -> dict[str, Any]:
+        # a copy (deepcopy, pickle) must not keep the view: it would be a plain array then,
+        # cut off from the copied generator's memory
+        return {**self.__dict__, "_rng": None, "_words": None}
+
     def draw(self, rng: np.random.Generator) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
         if self.threads and rng is not self._rng:  # a new generator (a reset with a seed)
             self._rng, self._words = rng, pcg64_words(getattr(rng, "bit_generator", None))

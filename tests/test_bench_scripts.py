@@ -27,9 +27,9 @@ def test_bench_omp_wake_runs_and_prints_every_gap_and_build() -> None:
         assert float(r[1]) > 0 and float(r[-1]) > 0
     lines = in_step.strip().splitlines()[2:]
     assert [ln.split()[0] for ln in lines] == ["parallel", "serial"]
-    for ln in lines:  # build, then draws, kernel and step: each "median (p10-p90)"
+    for ln in lines:  # build, then draws, kernel, info and step: each "median (p10-p90)"
         medians = [float(x) for x in re.findall(r"([\d.]+) +\(", ln)]
-        assert len(medians) == 3 and 0 < medians[0] < medians[2] and medians[1] < medians[2]
+        assert len(medians) == 4 and all(0 < m < medians[3] for m in medians[:3])
 
 
 def test_bench_omp_wake_refuses_too_few_calls() -> None:

@@ -143,3 +143,23 @@ def test_a_generator_like_object_gets_its_own_methods_called() -> None:
 
     u, z = UniformNormalDraws(300, 6, 2, threads=True).draw(Scripted())  # type: ignore[arg-type]
     assert (u == 0.25).all() and (z == -1.0).all()
+
+
+@pytest.mark.parametrize("how", ["deepcopy", "pickle"])
+def test_a_copied_vector_env_draws_from_its_own_generator(how) -> None:
+    """A copy's generator lives in new memory: the copy must find its state words again (a
+    copied view would be a plain array, and the copy's generator would never advance)."""
+    import copy
+    import pickle
+
+    n = 300
+    venv = MarketMakingVectorEnv(n, "market_making", n_steps=50)
+    venv.reset(seed=3)
+    actions = np.zeros((n, 2))
+    venv.step(actions)  # the draws have looked up the original generator's words
+    twin = copy.deepcopy(venv) if how == "deepcopy" else pickle.loads(pickle.dumps(venv))
+    for _ in range(5):
+        obs, *_ = venv.step(actions)
+        obs_twin, *_ = twin.step(actions)
+        np.testing.assert_array_equal(obs, obs_twin)
+    assert twin.np_random.bit_generator.state == venv.np_random.bit_generator.state

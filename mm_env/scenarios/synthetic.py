@@ -46,7 +46,9 @@ Random contract: per step and row, 6 uniforms then 2 standard normals, drawn as 
 ``rng.random((n, 6))`` and ``rng.standard_normal((n, 2))``; then, only if the entry or response
 latency is a distribution, ``rng.random((n, 2))`` (:mod:`mm_env.execution`, "Latency"); at
 reset, per row, 2 * n_levels standard normals for the initial level sizes. (So with constant
-latencies the draws are those of MarketMaking-v0.)
+latencies the draws are those of MarketMaking-v0.) From ``PARALLEL_MIN_ROWS`` rows the step's
+two arrays are computed on two threads by :mod:`mm_env.draws`: the same numbers, and the
+generator left in the same state.
 """
 
 from __future__ import annotations
