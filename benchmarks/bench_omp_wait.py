@@ -13,7 +13,8 @@ over ``--rounds``:
 
 Settings: ``default`` (mm_env's ``GOMP_SPINCOUNT=1000``), ``PASSIVE``, ``ACTIVE``,
 ``libgomp-default`` (libgomp's own spin, 300,000), and ``spin3000`` / ``spin10000`` /
-``spin30000`` (longer spins than mm_env's, for a process that has the machine to itself).
+``spin30000`` (longer spins than mm_env's, for a process that has the machine to itself), and
+``threads1`` (``NUMBA_NUM_THREADS=1``: one thread per process, for several processes per core).
 
     python benchmarks/bench_omp_wait.py [--settings default PASSIVE ACTIVE] [--rounds 2]
 """
@@ -60,6 +61,7 @@ SETTINGS = {
     "spin3000": {"GOMP_SPINCOUNT": "3000"},
     "spin10000": {"GOMP_SPINCOUNT": "10000"},
     "spin30000": {"GOMP_SPINCOUNT": "30000"},
+    "threads1": {"NUMBA_NUM_THREADS": "1"},  # one thread per process: nothing spins
 }
 
 

@@ -2,7 +2,7 @@
 
 Between two steps' parallel regions the main thread works alone (the action checks, the copies,
 the info dict, the caller's loop); if that takes longer than libgomp's idle thread spins
-(``GOMP_SPINCOUNT``, mm_env sets 1000: about 25 µs here), that thread sleeps and the next
+(``GOMP_SPINCOUNT``, mm_env sets 1000: 20–30 µs here), that thread sleeps and the next
 parallel region must wake it. (Until the step's draws and info gather ran on both threads,
 ``mm_env.draws`` and ``mm_env.core.gather_columns``, that gap was about 70 µs.) This
 times one step of the kernel alone (N rows, the state of a running vector env) after a busy
@@ -157,7 +157,7 @@ def in_step(n: int, steps: int) -> dict[str, np.ndarray]:
     for name, kernel in kernels.items():
         setattr(synthetic, name, timed(kernel))
     sim._step_kernel = timed_step_kernel
-    venv._infos = timed(venv._infos, "info")
+    venv._infos = timed(venv._infos, "info")  # type: ignore[method-assign]
     try:
         venv.reset(seed=0)
         acts = [

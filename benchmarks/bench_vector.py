@@ -13,7 +13,8 @@ Gymnasium's ``gymnasium.utils.performance.benchmark_vector_step`` counts them: i
 autoreset mode a sub-env's reset step (the step after its episode ended) is not an env-step.
 Column ``x CartPole (gym)``: the same ratio from ``benchmark_vector_step`` itself (its actions
 sampled from the action space at every step, ``--seconds`` per run), for the Gymnasium vector
-envs. Memory per sub-env is the simulator's arrays (state, book, observation, its helpers' buffers) over N.
+envs. Memory per sub-env is the simulator's arrays (state, book, observation, its helpers'
+buffers) over N.
 
     python benchmarks/bench_vector.py [--sizes 1 64 1024 8192] [--repeats 5]
 """

@@ -108,13 +108,18 @@ def test_a_new_generator_is_followed() -> None:
     np.testing.assert_array_equal(u, np.random.default_rng(2).random((300, 6)))
 
 
-def test_vector_env_infos_on_two_threads_are_the_state_columns() -> None:
+@pytest.mark.parametrize("scenario", ["market_making", "replay", "avellaneda_stoikov"])
+def test_vector_env_infos_on_two_threads_are_the_state_columns(scenario) -> None:
     """From the multi-threaded size up the info block is gathered on both threads; each key is
     its state column (contiguous, fresh each step)."""
-    from mm_env.scenarios.synthetic import PARALLEL_MIN_ROWS
+    import importlib
 
-    n = PARALLEL_MIN_ROWS
-    venv = MarketMakingVectorEnv(n, "market_making", n_steps=20)
+    from mm_env.warmup import tiny_book
+
+    name = "synthetic" if scenario == "market_making" else scenario
+    n = importlib.import_module(f"mm_env.scenarios.{name}").PARALLEL_MIN_ROWS
+    data = tiny_book() if scenario == "replay" else None
+    venv = MarketMakingVectorEnv(n, scenario, data=data, n_steps=2)
     assert venv.simulator.multithreaded
     venv.reset(seed=0)
     actions = np.random.default_rng(1).uniform(-1.2, 1.2, (n, 2))
