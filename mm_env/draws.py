@@ -19,7 +19,8 @@ How it splits the stream of PCG64 (Gymnasium's and NumPy's default bit generator
   stream has them, and ``rng``'s state becomes its final one.
 
 The compiled code works on the generator's state words (a view of PCG64's 128-bit state and
-increment, :func:`pcg64_words`, checked against ``bit_generator.state`` before it is used) and
+increment, :func:`pcg64_words`, checked against ``bit_generator.state`` once, when a generator is
+first seen) and
 implements the three algorithms it needs: PCG64's output (O'Neill 2014, XSL-RR 128/64),
 NumPy's 53-bit double, and NumPy's 256-layer ziggurat for normals (Marsaglia & Tsang 2000, "The
 Ziggurat Method for Generating Random Variables", J. Stat. Softw. 5(8); NumPy's tables, as numba
